@@ -1,0 +1,136 @@
+"""Model fields whose values are sealed with the workspace data key before they reach the database.
+
+The column holds ciphertext (``bytea`` / ``BLOB``).  The Python attribute holds plaintext: values read
+from the database stay sealed until first accessed (so listing rows costs no decryption), and a
+value is encrypted in ``pre_save`` with associated data ``workspace | table | column | primary key``.
+The model must have ``workspace_id`` and a primary key assigned before saving (``TenantModel`` does).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import models
+
+from . import crypto
+
+
+class Sealed(bytes):
+    """Ciphertext as loaded from the database, not yet decrypted."""
+
+
+class _EncryptedAttribute:
+    def __init__(self, field: EncryptedField):
+        self.field = field
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        name = self.field.attname
+        data = instance.__dict__
+        if name not in data:
+            instance.refresh_from_db(fields=[name])
+        value = data[name]
+        if isinstance(value, Sealed):
+            cache = instance.__dict__.setdefault("_hotro_plain", {})
+            if name not in cache:
+                cache[name] = self.field.decrypt_for(instance, value)
+            return cache[name]
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+        instance.__dict__.get("_hotro_plain", {}).pop(self.field.attname, None)
+
+
+class EncryptedField(models.BinaryField):
+    descriptor_class = _EncryptedAttribute
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("editable", True)
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("editable", None)
+        return name, path, args, kwargs
+
+    # conversion hooks -------------------------------------------------------------------------
+    def to_bytes(self, value) -> bytes:
+        raise NotImplementedError
+
+    def from_bytes(self, raw: bytes):
+        raise NotImplementedError
+
+    def aad_for(self, instance) -> bytes:
+        return crypto.associated_data(instance.workspace_id, instance._meta.db_table, self.column, instance.pk)
+
+    def decrypt_for(self, instance, sealed: bytes):
+        from . import keys
+
+        return self.from_bytes(keys.decrypt(instance.workspace_id, bytes(sealed), self.aad_for(instance)))
+
+    def seal_for(self, instance, value) -> Sealed | None:
+        if value is None:
+            return None
+        if isinstance(value, Sealed):
+            return value
+        from . import keys
+
+        sealed = Sealed(keys.encrypt(instance.workspace_id, self.to_bytes(value), self.aad_for(instance)))
+        return sealed
+
+    # Django hooks -----------------------------------------------------------------------------
+    def pre_save(self, model_instance, add):
+        value = model_instance.__dict__.get(self.attname)
+        sealed = self.seal_for(model_instance, value)
+        if sealed is not None and not isinstance(value, Sealed):
+            # Keep the plaintext readable without a round trip, and the ciphertext for re-saves.
+            model_instance.__dict__.setdefault("_hotro_plain", {})[self.attname] = value
+            model_instance.__dict__[self.attname] = sealed
+        return sealed
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        return Sealed(bytes(value))
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is not None and not isinstance(value, bytes | memoryview | bytearray):
+            raise TypeError("Encrypted fields accept only sealed bytes at the database layer.")
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def value_to_string(self, obj):
+        return ""  # serializers and dumps never see plaintext
+
+
+class EncryptedTextField(EncryptedField):
+    def to_bytes(self, value) -> bytes:
+        return str(value).encode()
+
+    def from_bytes(self, raw: bytes):
+        return raw.decode()
+
+
+class EncryptedJSONField(EncryptedField):
+    def to_bytes(self, value) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+    def from_bytes(self, raw: bytes):
+        return json.loads(raw)
+
+
+def reseal(instance) -> list[str]:
+    """Re-encrypt every encrypted field of ``instance`` under the workspace's active data key.
+
+    Returns the attribute names to pass to ``save(update_fields=...)``.
+    """
+    names = []
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, EncryptedField):
+            value = getattr(instance, field.attname)
+            setattr(instance, field.attname, value)
+            names.append(field.attname)
+    return names

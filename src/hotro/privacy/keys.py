@@ -1,0 +1,151 @@
+"""Workspace data keys: creation, lookup (cached), rotation of the master key, crypto-shredding.
+
+Every personal datum is sealed under its workspace's active data key; ``encrypt``/``decrypt`` are the
+only entry points the rest of the code uses (through ``privacy.fields`` and ``privacy.storage``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import crypto
+from .kek import get_kek
+from .models import KeyPurpose, WorkspaceKey
+
+CACHE_SECONDS = 300
+_cache: dict[tuple, tuple[float, bytes]] = {}
+_active: dict[str, tuple[float, int]] = {}
+_lock = threading.Lock()
+
+
+class KeyDestroyed(crypto.DecryptionError):
+    """The workspace's key was destroyed (crypto-shredded): its data is gone for good."""
+
+
+def _context(workspace_id, purpose: str, version: int) -> bytes:
+    return f"hotro-dek|{workspace_id}|{purpose}|{version}".encode()
+
+
+def create_key(workspace_id, purpose: str = KeyPurpose.DATA) -> WorkspaceKey:
+    """Create the next key version for ``purpose`` and make it the active one."""
+    with transaction.atomic():
+        last = (
+            WorkspaceKey.objects.select_for_update()
+            .filter(workspace_id=workspace_id, purpose=purpose)
+            .order_by("-version")
+            .first()
+        )
+        version = (last.version + 1) if last else 1
+        kek_id, wrapped = get_kek().wrap(crypto.new_key(), _context(workspace_id, purpose, version))
+        WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose).update(is_active=False)
+        key = WorkspaceKey.objects.create(
+            workspace_id=workspace_id, purpose=purpose, version=version, kek_id=kek_id, wrapped=wrapped
+        )
+    forget_cached_keys(workspace_id)
+    return key
+
+
+def ensure_workspace_keys(workspace_id) -> None:
+    for purpose in (KeyPurpose.DATA, KeyPurpose.INDEX):
+        if not WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose).exists():
+            create_key(workspace_id, purpose)
+
+
+def forget_cached_keys(workspace_id=None) -> None:
+    with _lock:
+        if workspace_id is None:
+            _cache.clear()
+            _active.clear()
+            return
+        wid = str(workspace_id)
+        for k in [k for k in _cache if k[0] == wid]:
+            del _cache[k]
+        _active.pop(wid, None)
+
+
+def _load(workspace_id, purpose: str, version: int) -> bytes:
+    ck = (str(workspace_id), purpose, version)
+    now = time.monotonic()
+    hit = _cache.get(ck)
+    if hit and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    row = WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose, version=version).first()
+    if row is None:
+        raise crypto.DecryptionError(f"No {purpose} key version {version} for this workspace.")
+    if row.destroyed_at is not None:
+        raise KeyDestroyed("This workspace's data was destroyed (its key no longer exists).")
+    key = get_kek().unwrap(row.kek_id, bytes(row.wrapped), _context(workspace_id, purpose, version))
+    with _lock:
+        _cache[ck] = (now, key)
+    return key
+
+
+def active_version(workspace_id, purpose: str = KeyPurpose.DATA) -> int:
+    wid = str(workspace_id)
+    now = time.monotonic()
+    hit = _active.get(wid) if purpose == KeyPurpose.DATA else None
+    if hit and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    row = (
+        WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose, is_active=True)
+        .values_list("version", "destroyed_at")
+        .first()
+    )
+    if row is None:
+        create_key(workspace_id, purpose)
+        return active_version(workspace_id, purpose)
+    if row[1] is not None:
+        raise KeyDestroyed("This workspace's data was destroyed (its key no longer exists).")
+    if purpose == KeyPurpose.DATA:
+        with _lock:
+            _active[wid] = (now, row[0])
+    return row[0]
+
+
+def encrypt(workspace_id, plaintext: bytes, aad: bytes) -> bytes:
+    version = active_version(workspace_id)
+    return crypto.seal(_load(workspace_id, KeyPurpose.DATA, version), version, plaintext, aad)
+
+
+def decrypt(workspace_id, ciphertext: bytes, aad: bytes) -> bytes:
+    version = crypto.key_version_of(ciphertext)
+    return crypto.open_sealed(_load(workspace_id, KeyPurpose.DATA, version), ciphertext, aad)
+
+
+def index_key(workspace_id, purpose: str) -> bytes:
+    """A sub-key of the workspace's index key for one kind of blind index (``email``, ``token`` ...)."""
+    ck = (str(workspace_id), "index-derived", purpose)
+    hit = _cache.get(ck)
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    version = active_version(workspace_id, KeyPurpose.INDEX)
+    key = crypto.derive_key(_load(workspace_id, KeyPurpose.INDEX, version), purpose)
+    with _lock:
+        _cache[ck] = (time.monotonic(), key)
+    return key
+
+
+def rewrap_all() -> int:
+    """Re-wrap every live data key under the KEK's active version (after ``kek.rotate()``)."""
+    kek = get_kek()
+    count = 0
+    for row in WorkspaceKey.objects.filter(destroyed_at__isnull=True).exclude(kek_id=kek.active_id):
+        ctx = _context(row.workspace_id, row.purpose, row.version)
+        raw = kek.unwrap(row.kek_id, bytes(row.wrapped), ctx)
+        row.kek_id, row.wrapped = kek.wrap(raw, ctx)
+        row.save(update_fields=["kek_id", "wrapped"])
+        count += 1
+    return count
+
+
+def shred_workspace(workspace_id) -> int:
+    """Destroy every key of a workspace: all of its encrypted data becomes unreadable, for good."""
+    n = WorkspaceKey.objects.filter(workspace_id=workspace_id, destroyed_at__isnull=True).update(
+        wrapped=b"", destroyed_at=timezone.now()
+    )
+    forget_cached_keys(workspace_id)
+    return n

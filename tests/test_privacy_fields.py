@@ -1,0 +1,43 @@
+import pytest
+from django.db import connection
+
+from hotro.contacts.models import Contact
+from hotro.privacy import keys
+from hotro.privacy.crypto import DecryptionError
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_stores_ciphertext_and_reads_plaintext(ws_a):
+    c = Contact.objects.create(workspace=ws_a, name="Nguyễn Văn An", attributes={"tier": "gold"})
+    with connection.cursor() as cur:
+        cur.execute("SELECT name FROM hotro_contact WHERE id = %s", [c.pk.hex if connection.vendor == "sqlite" else c.pk])
+        raw = bytes(cur.fetchone()[0])
+    assert "Nguyễn".encode() not in raw and raw.startswith(b"H1")
+    again = Contact.objects.get(pk=c.pk)
+    assert again.name == "Nguyễn Văn An"
+    assert again.attributes == {"tier": "gold"}
+
+
+def test_it_refuses_a_ciphertext_moved_to_another_row(ws_a):
+    a = Contact.objects.create(workspace=ws_a, name="Alice")
+    b = Contact.objects.create(workspace=ws_a, name="Bob")
+    Contact.objects.filter(pk=b.pk).update(name=Contact.objects.get(pk=a.pk).__dict__["name"])
+    with pytest.raises(DecryptionError):
+        _ = Contact.objects.get(pk=b.pk).name
+
+
+def test_it_refuses_a_ciphertext_moved_to_another_workspace(ws_a, ws_b):
+    a = Contact.objects.create(workspace=ws_a, name="Alice")
+    sealed = Contact.objects.get(pk=a.pk).__dict__["name"]
+    b = Contact.objects.create(workspace=ws_b, name="x")
+    Contact.objects.filter(pk=b.pk).update(name=sealed)
+    with pytest.raises(DecryptionError):
+        _ = Contact.objects.get(pk=b.pk).name
+
+
+def test_shredding_makes_data_unreadable(ws_a):
+    c = Contact.objects.create(workspace=ws_a, name="Alice")
+    keys.shred_workspace(ws_a.pk)
+    with pytest.raises(DecryptionError):
+        _ = Contact.objects.get(pk=c.pk).name
