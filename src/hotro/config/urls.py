@@ -1,5 +1,15 @@
+"""Wiring only: each area owns its own urls.py."""
+
 from django.urls import include, path
 
+from hotro.config.health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("hotro.api.urls")),
+    path("hooks/", include("hotro.connectors.urls")),
+    path("privacy/", include("hotro.privacy.urls")),
+    path("settings/", include("hotro.tenancy.urls")),
+    path("", include("hotro.inbox.urls")),
 ]

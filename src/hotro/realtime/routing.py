@@ -1,0 +1,3 @@
+"""WebSocket routes (filled by hotro.realtime.consumers)."""
+
+websocket_urlpatterns: list = []

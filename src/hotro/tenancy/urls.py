@@ -1,0 +1,3 @@
+"""URL routes of hotro.tenancy (included from config/urls.py)."""
+
+urlpatterns: list = []
