@@ -99,6 +99,7 @@ class MessageStatus(models.TextChoices):
 
 class Message(TenantModel):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    inbox = models.ForeignKey("connectors.Inbox", on_delete=models.PROTECT, related_name="+")
     direction = models.CharField(max_length=4, choices=Direction.choices)
     author = models.ForeignKey("tenancy.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sender_identity = models.ForeignKey(
@@ -117,7 +118,11 @@ class Message(TenantModel):
         db_table = "hotro_message"
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="message_thread"),
-            models.Index(fields=["workspace", "external_id"], name="message_external"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inbox", "external_id"], condition=~models.Q(external_id=""), name="message_external_once"
+            ),
         ]
 
 

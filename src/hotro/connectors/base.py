@@ -1,0 +1,86 @@
+"""The connector interface every channel implements (keep it this small), and normalized messages.
+
+A connector is the *provider* (what Zalo or e-mail is); an ``Inbox`` row is one *installation*
+(one business's connected account).  See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class InvalidSignature(Exception):
+    """The request does not carry a valid provider signature; answer 403 and keep nothing."""
+
+
+class ConnectorError(Exception):
+    """A send or fetch failed.  ``permanent`` errors (revoked token, blocked recipient) are not
+    retried and flag the inbox for an admin; others are retried with backoff."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: str = ""):
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+@dataclass
+class InboundAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str = ""
+
+
+@dataclass
+class InboundMessage:
+    """One customer message, normalized.  ``channel`` + ``sender_address`` identify the sender
+    (``ContactIdentity``); ``thread_id`` is the provider's conversation/thread id if it has one."""
+
+    external_id: str
+    channel: str
+    sender_address: str
+    text: str = ""
+    html: str = ""
+    sender_name: str = ""
+    sender_email: str = ""
+    sender_phone: str = ""
+    subject: str = ""
+    thread_id: str = ""
+    sent_at: datetime | None = None
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+    conversation_id: str | None = None  # set by a connector's own threading (e-mail) when it knows better
+
+
+@dataclass
+class DeliveryResult:
+    external_id: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Connector:
+    key: str = ""
+    name: str = ""
+    features: frozenset[str] = frozenset()
+
+    def verify(self, request, inbox) -> None:
+        """Check the provider signature / handshake; raise InvalidSignature."""
+
+    def parse(self, raw_event) -> list[InboundMessage]:
+        """Pure: turn a stored raw event into normalized messages.  No database, no network."""
+        raise NotImplementedError
+
+    def send(self, delivery) -> DeliveryResult:
+        """Deliver one outbound message; raise ConnectorError(msg, permanent=...)."""
+        raise NotImplementedError
+
+    def poll(self, inbox) -> list:
+        """Only polling channels: fetch new provider events as RawEvents."""
+        return []
+
+    def refresh_credentials(self, inbox) -> None:
+        """Only token channels: refresh tokens ahead of expiry."""
+
+    def has_feature(self, feature: str) -> bool:
+        return feature in self.features

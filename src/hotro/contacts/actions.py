@@ -1,0 +1,100 @@
+"""Finding and creating contacts through blind indexes (no plaintext ever queried)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from hotro.privacy import blind
+
+from .models import Contact, ContactIdentity
+
+
+def find_identity(workspace_id, channel: str, address: str) -> ContactIdentity | None:
+    """The identity for ``channel``/``address``; candidates by blind index, confirmed by decrypting."""
+    idx = blind.address_index(workspace_id, channel, address)
+    wanted = _normal(channel, address)
+    for identity in ContactIdentity.objects.filter(
+        workspace_id=workspace_id, channel=channel, address_bidx=idx
+    ).select_related("contact"):
+        if _normal(channel, identity.address) == wanted:
+            return identity
+    return None
+
+
+def _normal(channel: str, address: str) -> str:
+    if channel == "email":
+        return blind.normalize_email(address)
+    if channel == "phone":
+        return blind.normalize_phone(address) or address.strip()
+    return address.strip()
+
+
+@transaction.atomic
+def do_resolve_contact(
+    workspace_id, *, channel: str, address: str, name: str = "", email: str = "", phone: str = ""
+) -> tuple[ContactIdentity, bool]:
+    """The identity (and its contact) for a sender, created when new.  Returns (identity, created).
+
+    A new identity joins an existing contact when its e-mail or phone matches one on file.
+    """
+    identity = find_identity(workspace_id, channel, address)
+    if identity is not None:
+        contact = identity.contact
+        changed = []
+        if name and not contact.name:
+            contact.name = name
+            changed.append("name")
+        if email and not contact.email:
+            contact.email, contact.email_bidx = email, blind.email_index(workspace_id, email)
+            changed += ["email", "email_bidx"]
+        if phone and not contact.phone:
+            contact.phone, contact.phone_bidx = phone, blind.phone_index(workspace_id, phone)
+            changed += ["phone", "phone_bidx"]
+        if changed:
+            contact.save(update_fields=[*changed, "updated_at"])
+        return identity, False
+
+    if channel == "email" and not email:
+        email = address
+    if channel == "phone" and not phone:
+        phone = address
+    contact = None
+    if email:
+        contact = _contact_by(workspace_id, "email", email)
+    if contact is None and phone:
+        contact = _contact_by(workspace_id, "phone", phone)
+    if contact is None:
+        contact = Contact.objects.create(
+            workspace_id=workspace_id,
+            name=name or None,
+            email=email or None,
+            email_bidx=blind.email_index(workspace_id, email) if email else None,
+            phone=phone or None,
+            phone_bidx=blind.phone_index(workspace_id, phone) if phone else None,
+        )
+    identity = ContactIdentity.objects.create(
+        workspace_id=workspace_id,
+        contact=contact,
+        channel=channel,
+        address=address,
+        address_bidx=blind.address_index(workspace_id, channel, address),
+        display_name=name or None,
+    )
+    return identity, True
+
+
+def _contact_by(workspace_id, kind: str, value: str) -> Contact | None:
+    if kind == "email":
+        idx, norm = blind.email_index(workspace_id, value), blind.normalize_email(value)
+        for c in Contact.objects.filter(workspace_id=workspace_id, email_bidx=idx, merged_into=None):
+            if c.email and blind.normalize_email(c.email) == norm:
+                return c
+        return None
+    idx = blind.phone_index(workspace_id, value)
+    if idx is None:
+        return None
+    norm = blind.normalize_phone(value)
+    for c in Contact.objects.filter(workspace_id=workspace_id, phone_bidx=idx, merged_into=None):
+        if c.phone and blind.normalize_phone(c.phone) == norm:
+            return c
+    return None

@@ -1,0 +1,153 @@
+"""Receiving a customer message from any channel."""
+
+from __future__ import annotations
+
+import nh3
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from hotro.connectors.base import InboundMessage
+from hotro.contacts.actions import do_resolve_contact
+from hotro.privacy import blind
+from hotro.tenancy.models import Workspace
+
+from ..models import Attachment, Conversation, Direction, Message, MessageStatus, Status
+from . import history
+
+OPEN_STATES = (Status.OPEN, Status.PENDING, Status.SNOOZED)
+
+
+def allocate_number(workspace_id) -> int:
+    """The next per-workspace conversation number (row-locked counter; call inside a transaction)."""
+    Workspace.objects.filter(pk=workspace_id).update(next_conversation_number=F("next_conversation_number") + 1)
+    return Workspace.objects.values_list("next_conversation_number", flat=True).get(pk=workspace_id) - 1
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(html, link_rel="noopener noreferrer nofollow") if html else ""
+
+
+def find_open_conversation(inbox, contact, thread_id: str = "") -> Conversation | None:
+    qs = Conversation.objects.filter(workspace_id=inbox.workspace_id, inbox=inbox, merged_into=None)
+    if thread_id:
+        return qs.filter(channel_thread_id=thread_id).order_by("-last_activity_at").first()
+    return qs.filter(contact=contact, status__in=OPEN_STATES).order_by("-last_activity_at").first()
+
+
+def do_create_conversation(inbox, contact, *, subject: str = "", thread_id: str = "", actor=None) -> Conversation:
+    now = timezone.now()
+    conversation = Conversation.objects.create(
+        workspace_id=inbox.workspace_id,
+        number=allocate_number(inbox.workspace_id),
+        inbox=inbox,
+        contact=contact,
+        subject=subject or None,
+        team_id=inbox.team_id,
+        channel_thread_id=thread_id,
+        last_activity_at=now,
+    )
+    history.record(conversation, "created", actor=actor)
+    return conversation
+
+
+def store_attachments(message: Message, attachments) -> None:
+    if not attachments:
+        return
+    from django.conf import settings
+
+    from hotro.privacy.storage import save_file
+
+    for item in attachments:
+        if len(item.data) > settings.HOTRO_MAX_ATTACHMENT_BYTES:
+            continue  # the caller notes the omission in the message text
+        Attachment.objects.create(
+            workspace_id=message.workspace_id,
+            message=message,
+            filename=item.filename or "attachment",
+            content_type=(item.content_type or "application/octet-stream")[:127],
+            size=len(item.data),
+            storage_key=save_file(message.workspace_id, item.data),
+            content_id=item.content_id,
+        )
+
+
+def do_receive_message(inbox, inbound: InboundMessage) -> tuple[Message, bool]:
+    """Store one inbound customer message; idempotent on (inbox, external id).
+
+    Returns ``(message, created)``.  Resolves the contact by blind index, threads into the open
+    conversation of that contact (or the provider thread, or a conversation the connector chose),
+    reopens a snoozed/resolved one per the thread, stores text/HTML/attachments encrypted and emits
+    ``message.created`` after commit.
+    """
+    existing = Message.objects.filter(inbox=inbox, external_id=inbound.external_id).first()
+    if inbound.external_id and existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return _receive(inbox, inbound), True
+    except IntegrityError:
+        existing = Message.objects.filter(inbox=inbox, external_id=inbound.external_id).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _receive(inbox, inbound: InboundMessage) -> Message:
+    workspace_id = inbox.workspace_id
+    identity, _ = do_resolve_contact(
+        workspace_id,
+        channel=inbound.channel,
+        address=inbound.sender_address,
+        name=inbound.sender_name,
+        email=inbound.sender_email,
+        phone=inbound.sender_phone,
+    )
+    contact = identity.contact
+    conversation = None
+    if inbound.conversation_id:
+        conversation = Conversation.objects.filter(workspace_id=workspace_id, pk=inbound.conversation_id).first()
+    if conversation is None:
+        conversation = find_open_conversation(inbox, contact, inbound.thread_id)
+    if conversation is None:
+        conversation = do_create_conversation(inbox, contact, subject=inbound.subject, thread_id=inbound.thread_id)
+    while conversation.merged_into_id:
+        conversation = Conversation.objects.get(pk=conversation.merged_into_id)
+
+    now = timezone.now()
+    text = inbound.text
+    skipped = [a.filename for a in inbound.attachments if len(a.data) > _max_bytes()]
+    if skipped:
+        text += "\n\n[" + ", ".join(skipped) + f": larger than {_max_bytes() // (1024 * 1024)} MB, not kept]"
+    message = Message.objects.create(
+        workspace_id=workspace_id,
+        conversation=conversation,
+        inbox=inbox,
+        direction=Direction.INBOUND,
+        sender_identity=identity,
+        text=text,
+        html=sanitize_html(inbound.html) or None,
+        extra=inbound.extra or None,
+        external_id=inbound.external_id,
+        status=MessageStatus.RECEIVED,
+        search_tokens=blind.search_tokens(workspace_id, f"{inbound.subject}\n{text}"),
+        created_at=inbound.sent_at or now,
+    )
+    store_attachments(message, inbound.attachments)
+
+    fields = ["last_activity_at"]
+    conversation.last_activity_at = now
+    if conversation.status != Status.OPEN:
+        previous = conversation.status
+        conversation.status, conversation.snoozed_until, conversation.resolved_at = Status.OPEN, None, None
+        fields += ["status", "snoozed_until", "resolved_at"]
+        history.record(conversation, "reopened", previous=previous, reason="customer_replied")
+    conversation.save(update_fields=fields)
+    history.announce(conversation, "message.created", message_id=str(message.pk), direction=message.direction)
+    return message
+
+
+def _max_bytes() -> int:
+    from django.conf import settings
+
+    return settings.HOTRO_MAX_ATTACHMENT_BYTES
