@@ -98,3 +98,74 @@ def _contact_by(workspace_id, kind: str, value: str) -> Contact | None:
         if c.phone and blind.normalize_phone(c.phone) == norm:
             return c
     return None
+
+
+# --- corrections (API PATCH, data-subject correction) ---------------------------------------------
+CORRECTABLE_FIELDS = ("name", "email", "phone", "address", "attributes")
+
+
+def check_update_contact(member, contact: Contact, **changes) -> Contact:
+    """Correct a contact's details (agents and up); blind indexes follow the new values.
+
+    ``changes`` holds only the fields to change (``None`` or "" clears one).  E-mail and phone are
+    validated; the audit record names the changed fields, never their values.
+    """
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+    from django.utils.translation import gettext as _
+
+    from hotro.tenancy.access import require_writer
+
+    require_writer(member)
+    if contact.workspace_id != member.workspace_id:
+        raise ValidationError("Contact of another workspace.")
+    unknown = set(changes) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a correctable contact field: {sorted(unknown)}")
+    cleaned = {}
+    for field, given in changes.items():
+        if field == "attributes":
+            if given is not None and not isinstance(given, dict):
+                raise ValidationError(_("Attributes are a JSON object of names and values."))
+            cleaned[field] = given or None
+            continue
+        value = (given or "").strip()
+        if field == "email" and value:
+            try:
+                validate_email(value)
+            except ValidationError as exc:
+                raise ValidationError(_("Enter a valid e-mail address, like name@example.com.")) from exc
+        if field == "phone" and value and blind.normalize_phone(value) is None:
+            raise ValidationError(_("Enter a valid phone number, with its country code if not Vietnamese."))
+        cleaned[field] = value or None
+    return do_update_contact(contact, actor=member, **cleaned)
+
+
+@transaction.atomic
+def do_update_contact(contact: Contact, *, actor=None, **changes) -> Contact:
+    """Write the changed fields and their blind indexes; audit ``contact.updated`` (field names only)."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    changed = [field for field, value in changes.items() if getattr(contact, field) != value]
+    if not changed:
+        return contact
+    update_fields = [*changed, "updated_at"]
+    for field in changed:
+        setattr(contact, field, changes[field])
+    if "email" in changed:
+        contact.email_bidx = blind.email_index(contact.workspace_id, contact.email) if contact.email else None
+        update_fields.append("email_bidx")
+    if "phone" in changed:
+        contact.phone_bidx = blind.phone_index(contact.workspace_id, contact.phone) if contact.phone else None
+        update_fields.append("phone_bidx")
+    contact.save(update_fields=update_fields)
+    from hotro.privacy.audit import record
+
+    record(
+        contact.workspace_id,
+        "contact.updated",
+        actor=actor.user if actor is not None else None,
+        object_type="contact",
+        object_id=contact.pk,
+        data={"fields": sorted(changed)},
+    )
+    return contact

@@ -1,0 +1,71 @@
+"""Inboxes: list, read (with health), create (API channel), and the API channel's inbound endpoint."""
+
+from ninja import Router
+from ninja.responses import Status
+
+from hotro.connectors.models import Inbox, RawEvent
+from hotro.tenancy.access import access_inbox, require_admin
+
+from .. import serialize
+from ..auth import workspace_scoped
+from ..errors import ApiError, error_response
+from ..schemas import ERRORS, InboundAccepted, InboundIn, InboxCreated, InboxIn, InboxOut
+
+router = Router(tags=["inboxes"])
+
+
+@router.get("", response={200: list[InboxOut], **ERRORS}, summary="List inboxes")
+@workspace_scoped
+def list_inboxes(request):
+    inboxes = Inbox.objects.filter(workspace_id=request.auth.workspace_id).select_related("team")
+    return [serialize.inbox(i) for i in inboxes.order_by("created_at", "id")]
+
+
+@router.get("/{inbox_id}", response={200: InboxOut, **ERRORS}, summary="Get an inbox and its health")
+@workspace_scoped
+def get_inbox(request, inbox_id: str):
+    inbox = access_inbox(request.auth.membership, inbox_id)
+    return serialize.inbox(inbox)
+
+
+@router.post("", response={201: InboxCreated, 400: ERRORS[403], **ERRORS}, summary="Create an inbox")
+@workspace_scoped
+def create_inbox(request, payload: InboxIn):
+    member = request.auth.membership
+    require_admin(member)
+    if payload.channel != "api":
+        raise ApiError(400, "channel_unavailable", f"The {payload.channel} channel is not available yet.")
+    try:
+        from hotro.connectors.api import create_api_inbox
+    except ImportError as exc:
+        raise ApiError(400, "channel_unavailable", "The api channel is not available yet.") from exc
+    inbox, secret = create_api_inbox(member.workspace, payload.name, payload.webhook_url)
+    return Status(201, {**serialize.inbox(inbox), "webhook_secret": secret})
+
+
+@router.post(
+    "/{inbox_id}/inbound",
+    response={202: InboundAccepted, 400: ERRORS[403], **ERRORS},
+    summary="Deliver a customer message into an API inbox",
+    description="Idempotent on `external_id`: sending the same message again answers `duplicate: true`.",
+)
+@workspace_scoped
+def inbound(request, inbox_id: str, payload: InboundIn):
+    inbox = access_inbox(request.auth.membership, inbox_id)
+    if inbox.connector != "api":
+        raise ApiError(400, "wrong_channel", "Messages can only be posted to inboxes of the api channel.")
+    if not inbox.is_active:
+        raise ApiError(409, "inbox_inactive", "This inbox is switched off; switch it on to receive messages.")
+    from hotro.connectors.api import MalformedInbound, accept_api_inbound
+    from hotro.connectors.ingress import normalize_event_id
+
+    event_id = normalize_event_id(payload.external_id)
+    seen = RawEvent.objects.filter(workspace_id=inbox.workspace_id, inbox=inbox, event_id=event_id)
+    duplicate = seen.exists()
+    try:
+        result = accept_api_inbound(inbox, payload.model_dump(mode="json"))
+    except MalformedInbound as exc:
+        # answered, not raised: the malformed raw event is kept for admins (the transaction commits)
+        return error_response(422, "validation_error", str(exc), errors=[{"msg": str(exc)}])
+    raw_event, created = result if isinstance(result, tuple) else (result, not duplicate)
+    return Status(202, {"raw_event_id": raw_event.pk, "status": raw_event.status, "duplicate": not created})

@@ -1,0 +1,226 @@
+"""Request and response shapes of the public API (the OpenAPI document is generated from these)."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from ninja import Schema
+from pydantic import Field
+
+from hotro.conversations.models import Priority, Status
+
+StatusName = Literal[tuple(Status.values)]  # type: ignore[valid-type]
+PriorityName = Literal[tuple(Priority.values)]  # type: ignore[valid-type]
+
+
+class Error(Schema):
+    code: str
+    message: str
+
+
+class ValidationErrorOut(Error):
+    errors: list[dict[str, Any]] = []
+
+
+ERRORS = {401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrorOut, 429: Error}
+
+
+# --- members --------------------------------------------------------------------------------------
+class MemberRef(Schema):
+    id: UUID
+    name: str
+
+
+class MemberOut(MemberRef):
+    role: str
+    email: str
+    is_active: bool
+
+
+class Ref(Schema):
+    id: UUID
+    name: str
+
+
+# --- inboxes --------------------------------------------------------------------------------------
+class InboxOut(Schema):
+    id: UUID
+    name: str
+    channel: str
+    is_active: bool
+    health: str
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str
+    team: Ref | None
+    created_at: datetime
+
+
+class ApiInboxIn(Schema):
+    channel: Literal["api"]
+    name: str = Field(min_length=1, max_length=200)
+    webhook_url: str = Field(
+        default="", max_length=2000, description="Where hotro POSTs agents' replies (https://...)."
+    )
+
+
+class PlannedChannelInboxIn(Schema):
+    """Channels whose connectors are not available yet: each will get its own shape here."""
+
+    channel: Literal["email", "livechat", "comments", "facebook", "zalo", "youtube", "voice"]
+    name: str = Field(default="", max_length=200)
+
+
+InboxIn = Annotated[ApiInboxIn | PlannedChannelInboxIn, Field(discriminator="channel")]
+
+
+class InboxCreated(InboxOut):
+    webhook_secret: str = Field(description="Signing secret for webhooks to your system; shown only once.")
+
+
+class InboundContact(Schema):
+    """Who wrote: at least one of ``external_id`` (your id for the customer), ``email``, ``phone``."""
+
+    external_id: str = Field(default="", max_length=255)
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=254)
+    phone: str = Field(default="", max_length=40)
+
+
+class InboundAttachmentIn(Schema):
+    filename: str = Field(default="attachment", max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=127)
+    data_base64: str = Field(description="File contents, base64-encoded.")
+
+
+class InboundIn(Schema):
+    external_id: str = Field(min_length=1, max_length=255, description="Your message id (idempotency key).")
+    contact: InboundContact
+    text: str = Field(default="", max_length=50_000)
+    attachments: list[InboundAttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class InboundAccepted(Schema):
+    raw_event_id: UUID
+    status: str
+    duplicate: bool
+
+
+# --- contacts -------------------------------------------------------------------------------------
+class ContactOut(Schema):
+    id: UUID
+    name: str
+    email: str
+    phone: str
+    address: str
+    attributes: dict[str, Any]
+    language: str
+    is_verified: bool
+    merged_into_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+class ContactPatch(Schema):
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=1000)
+    attributes: dict[str, Any] | None = None
+
+
+# --- conversations --------------------------------------------------------------------------------
+class ContactRef(Schema):
+    id: UUID
+    name: str
+
+
+class InboxRef(Schema):
+    id: UUID
+    name: str
+    channel: str
+
+
+class ConversationOut(Schema):
+    id: UUID
+    number: int
+    subject: str
+    status: str
+    priority: str
+    inbox: InboxRef
+    contact: ContactRef
+    assignee: MemberRef | None
+    team: Ref | None
+    tags: list[str]
+    snoozed_until: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    last_activity_at: datetime
+    merged_into_id: UUID | None
+    created_at: datetime
+
+
+class ConversationPage(Schema):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class AttachmentOut(Schema):
+    id: UUID
+    filename: str
+    content_type: str
+    size: int
+
+
+class MessageOut(Schema):
+    id: UUID
+    conversation_id: UUID
+    direction: str
+    status: str
+    text: str
+    author: MemberRef | None
+    external_id: str
+    attachments: list[AttachmentOut]
+    created_at: datetime
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class TextIn(Schema):
+    text: str = Field(min_length=1, max_length=50_000)
+
+
+class AssignIn(Schema):
+    assignee_id: UUID | None = Field(default=None, description="A member id, or null to unassign.")
+    team_id: UUID | None = Field(
+        default=None, description="Only changed when present; null removes the team."
+    )
+
+
+class StatusIn(Schema):
+    status: StatusName
+    snooze_until: datetime | None = None
+
+
+class TagsIn(Schema):
+    tags: list[str] = Field(max_length=50, description="The full set of tags (replaces the current set).")
+
+
+class MergeIn(Schema):
+    target_id: UUID = Field(description="The conversation this one is merged into.")
+
+
+class MoveIn(Schema):
+    inbox_id: UUID
+
+
+class PriorityIn(Schema):
+    priority: PriorityName
