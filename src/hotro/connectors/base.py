@@ -6,6 +6,7 @@ A connector is the *provider* (what Zalo or e-mail is); an ``Inbox`` row is one 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,14 +15,25 @@ class InvalidSignature(Exception):
     """The request does not carry a valid provider signature; answer 403 and keep nothing."""
 
 
+class MalformedEvent(ValueError):
+    """A stored raw event cannot be understood (bad JSON, missing fields).  It is kept with status
+    ``malformed`` and this message (plain words, no payload content) for an admin; never retried."""
+
+
 class ConnectorError(Exception):
     """A send or fetch failed.  ``permanent`` errors (revoked token, blocked recipient) are not
-    retried and flag the inbox for an admin; others are retried with backoff."""
+    retried and flag the inbox for an admin; others are retried with backoff.  ``retry_after``
+    (seconds) is the provider's own wish, e.g. from a ``Retry-After`` header.
 
-    def __init__(self, message: str, *, permanent: bool = False, code: str = ""):
+    The message is shown to admins: write it as a sentence saying what happened and what to do."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, code: str = "", retry_after: float | None = None
+    ):
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -51,6 +63,7 @@ class InboundMessage:
     attachments: list[InboundAttachment] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     conversation_id: str | None = None  # set by a connector's own threading (e-mail) when it knows better
+    reopen: bool = True  # False: never reopen/wake the conversation (automatic mail such as auto-replies)
 
 
 @dataclass
@@ -65,11 +78,25 @@ class Connector:
     features: frozenset[str] = frozenset()
 
     def verify(self, request, inbox) -> None:
-        """Check the provider signature / handshake; raise InvalidSignature."""
+        """Check the provider signature / handshake; raise InvalidSignature.
+
+        The default refuses everything: a connector that accepts webhooks must say how to trust them."""
+        raise InvalidSignature("This channel does not accept webhooks.")
+
+    def event_id(self, request, payload: str) -> str:
+        """The provider's id of this delivery, used to store it once.  Default: SHA-256 of the body."""
+        return hashlib.sha256(payload.encode()).hexdigest()
 
     def parse(self, raw_event) -> list[InboundMessage]:
         """Pure: turn a stored raw event into normalized messages.  No database, no network."""
         raise NotImplementedError
+
+    def receive(self, inbox, message: InboundMessage):
+        """Store one parsed message (inside the raw event's transaction).  Connectors with their own
+        threading (e-mail) override this; the default is ``do_receive_message``."""
+        from hotro.conversations.actions import do_receive_message
+
+        return do_receive_message(inbox, message)
 
     def send(self, delivery) -> DeliveryResult:
         """Deliver one outbound message; raise ConnectorError(msg, permanent=...)."""

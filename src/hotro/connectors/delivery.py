@@ -1,15 +1,19 @@
-"""The outbound outbox: every send goes through a Delivery row and the ``deliver`` task."""
+"""The outbound outbox: every send goes through a Delivery row and the ``deliver`` task.
+
+``do_send_reply`` (conversations) writes the Message (queued) and its Delivery in one transaction
+and calls ``schedule_delivery``; the task runs ``outbox.run_delivery`` after commit.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.tasks import task
+
+from .scheduling import enqueue_on_commit
 
 
 def schedule_delivery(delivery) -> None:
     """Enqueue the delivery task after the surrounding transaction commits."""
-    delivery_id = str(delivery.pk)
-    transaction.on_commit(lambda: deliver.enqueue(delivery_id))
+    enqueue_on_commit(deliver, str(delivery.pk))
 
 
 @task

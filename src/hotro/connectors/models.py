@@ -28,7 +28,9 @@ class Inbox(TenantModel):
     public_key = models.CharField(max_length=32, unique=True, default=new_public_key)
     settings = models.JSONField(default=dict, blank=True)  # non-secret configuration only
     credentials = EncryptedJSONField()  # secrets, tokens, webhook signing keys
-    team = models.ForeignKey("tenancy.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "tenancy.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     is_active = models.BooleanField(default=True)
     health = models.CharField(max_length=20, choices=InboxHealth.choices, default=InboxHealth.OK)
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -45,6 +47,7 @@ class Inbox(TenantModel):
 
 class RawEventStatus(models.TextChoices):
     RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
     PROCESSED = "processed", "Processed"
     FAILED = "failed", "Failed, will retry"
     DEAD = "dead", "Could not be processed"
@@ -60,14 +63,19 @@ class RawEvent(TenantModel):
     headers = EncryptedJSONField()
     status = models.CharField(max_length=12, choices=RawEventStatus.choices, default=RawEventStatus.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True)  # why it failed, in words; never payload content
     received_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # when a failed event is retried
+    claimed_until = models.DateTimeField(null=True, blank=True)  # processing lease
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "hotro_raw_event"
         constraints = [models.UniqueConstraint(fields=["inbox", "event_id"], name="raw_event_once")]
-        indexes = [models.Index(fields=["workspace", "status", "received_at"], name="raw_event_status")]
+        indexes = [
+            models.Index(fields=["workspace", "status", "received_at"], name="raw_event_status"),
+            models.Index(fields=["status", "next_attempt_at"], name="raw_event_due"),
+        ]
 
 
 class DeliveryStatus(models.TextChoices):
@@ -95,7 +103,10 @@ class Delivery(TenantModel):
 
     class Meta:
         db_table = "hotro_delivery"
-        indexes = [models.Index(fields=["workspace", "status", "next_attempt_at"], name="delivery_status")]
+        indexes = [
+            models.Index(fields=["workspace", "status", "next_attempt_at"], name="delivery_status"),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+        ]
 
 
 __all__ = ["Inbox", "RawEvent", "Delivery", "EncryptedTextField"]

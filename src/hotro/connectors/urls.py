@@ -1,3 +1,11 @@
-"""URL routes of hotro.connectors (included from config/urls.py)."""
+"""URL routes of hotro.connectors (mounted at /hooks/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "connectors"
+
+urlpatterns = [
+    path("<slug:connector>/<str:inbox_key>/", views.webhook, name="webhook"),
+]
