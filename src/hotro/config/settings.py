@@ -20,8 +20,10 @@ VAR_DIR = Path(os.environ.get("HOTRO_VAR_DIR", BASE_DIR / "var"))
 
 HOTRO_ENV = os.environ.get("HOTRO_ENV", "development")
 if HOTRO_ENV not in {"development", "test", "production"}:
-    raise ImproperlyConfigured("HOTRO_ENV must be development, test or production.")
+    raise ImproperlyConfigured(f"HOTRO_ENV must be development, test or production, not {HOTRO_ENV!r}.")
 PRODUCTION = HOTRO_ENV == "production"
+# Production refuses insecure settings; every reason is collected so that one start lists them all.
+PRODUCTION_PROBLEMS: list[str] = []
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -40,11 +42,24 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("HOTRO_DEBUG", False)
+if PRODUCTION and DEBUG:
+    PRODUCTION_PROBLEMS.append("HOTRO_DEBUG must be off in production: debug pages show secrets.")
 INSECURE_DEFAULT_SECRET = "insecure-development-secret-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY") or os.environ.get("HOTRO_SECRET_KEY") or ""
-if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("Set SECRET_KEY: production refuses to start without its own secret.")
+MAKE_SECRET_HINT = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+if PRODUCTION:
+    if not SECRET_KEY:
+        PRODUCTION_PROBLEMS.append(f"Set SECRET_KEY to a random value of 50 characters ({MAKE_SECRET_HINT}).")
+    elif (
+        SECRET_KEY == INSECURE_DEFAULT_SECRET
+        or SECRET_KEY.startswith("django-insecure")
+        or len(SECRET_KEY) < 40
+        or len(set(SECRET_KEY)) < 5
+    ):
+        PRODUCTION_PROBLEMS.append(
+            f"SECRET_KEY is a default or too weak: use a random value of 50 characters ({MAKE_SECRET_HINT})."
+        )
+elif not SECRET_KEY:
     secret_file = VAR_DIR / "secret.key"
     if HOTRO_ENV == "development":
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -60,7 +75,19 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-PUBLIC_URL = os.environ.get("HOTRO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+PUBLIC_URL = os.environ.get("HOTRO_PUBLIC_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION:
+    if not ALLOWED_HOSTS:
+        PRODUCTION_PROBLEMS.append(
+            "Set ALLOWED_HOSTS to the host names hotro is served under (comma-separated)."
+        )
+    elif "*" in ALLOWED_HOSTS:
+        PRODUCTION_PROBLEMS.append("ALLOWED_HOSTS must list host names, not '*'.")
+    if not PUBLIC_URL.startswith("https://"):
+        PRODUCTION_PROBLEMS.append(
+            "Set HOTRO_PUBLIC_URL to hotro's https:// address (e.g. https://support.example.com): "
+            "production is only served over TLS."
+        )
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -124,28 +151,34 @@ TEMPLATES = [
 # --- database ------------------------------------------------------------------------------------
 DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'hotro.sqlite3'}"
 DATABASE_URL = os.environ.get("DATABASE_URL", "" if PRODUCTION else DEFAULT_SQLITE)
-if not DATABASE_URL:
-    raise ImproperlyConfigured("Set DATABASE_URL (postgres://...): production runs on PostgreSQL.")
+if PRODUCTION and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    PRODUCTION_PROBLEMS.append(
+        "Set DATABASE_URL to a PostgreSQL address "
+        "(postgres://user:password@host:5432/hotro?sslmode=verify-full): production runs on PostgreSQL."
+    )
+    DATABASE_URL = DATABASE_URL or DEFAULT_SQLITE  # only so that parsing below works; startup is refused
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HOTRO_TEST_SQLITE", "")} if os.environ.get(
-        "HOTRO_TEST_SQLITE"
-    ) else {}
-elif PRODUCTION and "sslmode" not in DATABASE_URL and not env_bool("HOTRO_DB_LOCAL", False):
-    raise ImproperlyConfigured(
-        "DATABASE_URL must set sslmode (verify-full recommended), or HOTRO_DB_LOCAL=true for a database "
-        "on the same host reached over a Unix socket or loopback."
+    if os.environ.get("HOTRO_TEST_SQLITE"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["HOTRO_TEST_SQLITE"]}
+elif PRODUCTION and "sslmode=" not in DATABASE_URL and not env_bool("HOTRO_DB_LOCAL", False):
+    PRODUCTION_PROBLEMS.append(
+        "DATABASE_URL must set sslmode (?sslmode=verify-full recommended), or set HOTRO_DB_LOCAL=true for a "
+        "database on the same host reached over a Unix socket or loopback."
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, channel layer, tasks -----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if PRODUCTION and not REDIS_URL:
-    raise ImproperlyConfigured("Set REDIS_URL: production uses Redis for realtime fan-out and rate limits.")
+    PRODUCTION_PROBLEMS.append(
+        "Set REDIS_URL (redis://host:6379/0 or rediss://...): production uses Redis for realtime fan-out, "
+        "the cache, rate limits and the scheduler lock."
+    )
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
@@ -156,7 +189,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Embedded mode: one process; the layer hands sends from worker threads to the server's loop.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "hotro.config.embedded.EmbeddedChannelLayer"}}
 
 TASKS = {
     "default": {
@@ -206,20 +240,34 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage" if PRODUCTION
-                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 HOTRO_FILE_ROOT = Path(os.environ.get("HOTRO_FILE_ROOT", VAR_DIR / "files"))
-HOTRO_MAX_ATTACHMENT_BYTES = int(os.environ.get("HOTRO_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024))
+HOTRO_MAX_ATTACHMENT_BYTES = int(os.environ.get("HOTRO_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
 
 # --- keys ----------------------------------------------------------------------------------------
 HOTRO_KEK_PROVIDER = os.environ.get("HOTRO_KEK_PROVIDER", "hotro.privacy.kek.LocalKeyring")
 HOTRO_MASTER_KEY_FILE = os.environ.get("HOTRO_MASTER_KEY_FILE", str(VAR_DIR / "master.key"))
 HOTRO_GENERATE_MASTER_KEY = not PRODUCTION
-if PRODUCTION and not (os.environ.get("HOTRO_MASTER_KEY") or os.environ.get("HOTRO_MASTER_KEY_FILE")):
-    raise ImproperlyConfigured("Set HOTRO_MASTER_KEY or HOTRO_MASTER_KEY_FILE: production needs a master key.")
+if PRODUCTION and HOTRO_KEK_PROVIDER == "hotro.privacy.kek.LocalKeyring":
+    MAKE_KEY_HINT = "python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
+    if os.environ.get("HOTRO_MASTER_KEY", "").strip():
+        pass
+    elif not os.environ.get("HOTRO_MASTER_KEY_FILE"):
+        PRODUCTION_PROBLEMS.append(
+            f"Set HOTRO_MASTER_KEY (32 random bytes, base64: {MAKE_KEY_HINT}) or HOTRO_MASTER_KEY_FILE: "
+            "production never generates a master key by itself. Keep a copy apart from database backups."
+        )
+    elif not Path(HOTRO_MASTER_KEY_FILE).is_file():
+        PRODUCTION_PROBLEMS.append(
+            f"HOTRO_MASTER_KEY_FILE points to {HOTRO_MASTER_KEY_FILE}, which does not exist or is not a file."
+        )
 
 # --- security ------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -244,19 +292,51 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("HOTRO_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(os.environ.get("HOTRO_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_SECONDS = int(os.environ.get("HOTRO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    if SECRET_KEY == INSECURE_DEFAULT_SECRET or len(SECRET_KEY) < 40:
-        raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 40 characters.")
-    if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("Set ALLOWED_HOSTS to the host names hotro is served under.")
-    if not PUBLIC_URL.startswith("https://"):
-        raise ImproperlyConfigured("HOTRO_PUBLIC_URL must be an https:// address in production.")
+    public_origin = PUBLIC_URL.split("/", 3)[:3]
+    if PUBLIC_URL.startswith("https://") and "/".join(public_origin) not in CSRF_TRUSTED_ORIGINS:
+        CSRF_TRUSTED_ORIGINS.append("/".join(public_origin))
 
 # --- mail ----------------------------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get("HOTRO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-                               if not PRODUCTION else "django.core.mail.backends.smtp.EmailBackend")
+# Django 6.1's MAILERS (EMAIL_BACKEND and EMAIL_HOST* are deprecated).  Production sends through
+# HOTRO_SMTP_URL: smtp://host:25, smtp+starttls://user:password@host:587 or smtps://user:password@host:465.
+
+
+def smtp_mailer(url: str) -> dict:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtp+starttls", "smtps"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            "HOTRO_SMTP_URL must look like smtp://host:25, smtp+starttls://user:password@host:587 "
+            "or smtps://user:password@host:465."
+        )
+    options: dict = {"host": parts.hostname, "timeout": 30}
+    if parts.port:
+        options["port"] = parts.port
+    if parts.username:
+        options["username"] = unquote(parts.username)
+        options["password"] = unquote(parts.password or "")
+    options["use_tls"] = parts.scheme == "smtp+starttls"
+    options["use_ssl"] = parts.scheme == "smtps"
+    return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
+
+
+if os.environ.get("HOTRO_EMAIL_BACKEND"):
+    MAILERS = {"default": {"BACKEND": os.environ["HOTRO_EMAIL_BACKEND"]}}
+elif PRODUCTION or os.environ.get("HOTRO_SMTP_URL"):
+    MAILERS = {"default": smtp_mailer(os.environ.get("HOTRO_SMTP_URL", "smtp://localhost:25"))}
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "hotro@localhost")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
+if PRODUCTION_PROBLEMS:
+    raise ImproperlyConfigured(
+        "hotro refuses to start in production (HOTRO_ENV=production) until these are fixed:\n  - "
+        + "\n  - ".join(PRODUCTION_PROBLEMS)
+    )
 
 # --- logging: never personal data ----------------------------------------------------------------
 LOGGING = {
@@ -267,3 +347,64 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("HOTRO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- accounts / tenancy ---------------------------------------------------------------------------
+# hotro's allauth template overrides must win over allauth's own (app templates load in app order).
+TEMPLATES[0]["DIRS"].append(PACKAGE_DIR / "accounts" / "templates")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "hotro.tenancy.middleware.UserLanguageMiddleware",
+)
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # staff join by invitation: no "sign up" mail to unknown addresses
+HOTRO_INVITATION_DAYS = 7
+MFA_ADAPTER = "hotro.accounts.mfa.MFAAdapter"  # TOTP secrets sealed under the master key
+
+# --- privacy (audit, rls) ------------------------------------------------------------------------
+# Number of reverse proxies in front of hotro whose X-Forwarded-For entries are trusted (0: none;
+# "true" means one).
+_trusted_proxy = os.environ.get("HOTRO_TRUSTED_PROXY", "").strip().lower()
+HOTRO_TRUSTED_PROXY = (
+    int(_trusted_proxy) if _trusted_proxy.isdigit() else int(env_bool("HOTRO_TRUSTED_PROXY", False))
+)
+# PostgreSQL role the application switches to on connect (SET ROLE); unset when running migrate.
+HOTRO_DB_APP_ROLE = os.environ.get("HOTRO_DB_APP_ROLE", "")
+
+# --- connectors ----------------------------------------------------------------------------------
+# Outbound webhooks to private/loopback addresses are refused in production (SSRF guard).
+HOTRO_ALLOW_PRIVATE_WEBHOOKS = env_bool("HOTRO_ALLOW_PRIVATE_WEBHOOKS", not PRODUCTION)
+HOTRO_HTTP_TIMEOUT_SECONDS = float(os.environ.get("HOTRO_HTTP_TIMEOUT_SECONDS", "10"))
+# A worker holds a claimed delivery / raw event this long; after that another worker may take it.
+HOTRO_CLAIM_LEASE_SECONDS = int(os.environ.get("HOTRO_CLAIM_LEASE_SECONDS", "120"))
+HOTRO_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("HOTRO_DELIVERY_MAX_ATTEMPTS", "8"))
+HOTRO_RAW_EVENT_MAX_ATTEMPTS = int(os.environ.get("HOTRO_RAW_EVENT_MAX_ATTEMPTS", "6"))
+HOTRO_RETRY_BASE_SECONDS = float(os.environ.get("HOTRO_RETRY_BASE_SECONDS", "15"))
+HOTRO_RETRY_MAX_SECONDS = float(os.environ.get("HOTRO_RETRY_MAX_SECONDS", "3600"))
+# Work still queued this long after it was due is re-enqueued by the recovery job (lost enqueue).
+HOTRO_STALLED_AFTER_SECONDS = int(os.environ.get("HOTRO_STALLED_AFTER_SECONDS", "60"))
+
+# --- api ---
+# django-ninja as an app so its bundled Swagger UI assets are served from our own origin (no CDN).
+INSTALLED_APPS.append("ninja")
+HOTRO_API_RATE = os.environ.get("HOTRO_API_RATE", "600/m")  # requests per token per window
+
+# --- email channel ---
+INSTALLED_APPS.append("hotro.connectors.email.apps.EmailChannelConfig")
+# Each e-mail inbox receives forwarded mail at <public_key>@HOTRO_MAIL_DOMAIN (MX or forwarding target).
+HOTRO_MAIL_DOMAIN = os.environ.get("HOTRO_MAIL_DOMAIN", "mail.localhost").strip().lower()
+# The inbound SMTP/LMTP receiver (`hotro manage email_smtpd`; embedded mode listens on 127.0.0.1).
+HOTRO_SMTP_HOST = os.environ.get("HOTRO_SMTP_HOST", "127.0.0.1")
+HOTRO_SMTP_PORT = int(os.environ.get("SMTP_PORT", "2525"))
+HOTRO_EMAIL_MAX_BYTES = int(os.environ.get("HOTRO_EMAIL_MAX_BYTES", str(40 * 1024 * 1024)))
+HOTRO_EMAIL_POLL_SECONDS = int(os.environ.get("HOTRO_EMAIL_POLL_SECONDS", "60"))
+HOTRO_EMAIL_IDLE_SECONDS = int(os.environ.get("HOTRO_EMAIL_IDLE_SECONDS", str(29 * 60)))  # RFC 2177
+HOTRO_EMAIL_CA_FILE = os.environ.get("HOTRO_EMAIL_CA_FILE", "")  # extra CA for private mail servers
+
+# --- livechat ---
+INSTALLED_APPS.append("hotro.connectors.livechat")
+HOTRO_WIDGET_TOKEN_DAYS = int(os.environ.get("HOTRO_WIDGET_TOKEN_DAYS", "30"))  # visitor token lifetime
+HOTRO_WIDGET_MAX_UPLOAD_BYTES = int(os.environ.get("HOTRO_WIDGET_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+HOTRO_WIDGET_CONNECTS_PER_MINUTE = int(os.environ.get("HOTRO_WIDGET_CONNECTS_PER_MINUTE", "60"))  # per IP
+
+# --- comments ---
+INSTALLED_APPS.append("hotro.connectors.comments")

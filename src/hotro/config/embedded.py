@@ -1,0 +1,180 @@
+"""Embedded mode (``hotro up`` / ``make up``): web, task worker and scheduler in one process.
+
+uvicorn serves in the main thread (it owns the signal handlers); django-tasks-db's own ``Worker``
+and django-crontask's APScheduler run in background threads.  Ctrl-C (SIGINT) or SIGTERM stops
+uvicorn, which returns here; the worker finishes the task it is running, the scheduler stops, and
+the process exits with status 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from contextlib import suppress
+
+from channels.layers import InMemoryChannelLayer
+
+logger = logging.getLogger("hotro.embedded")
+
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class TaskWorkerThread(threading.Thread):
+    """Runs ``django_tasks_db``'s worker loop (the code behind ``manage.py db_worker``)."""
+
+    def __init__(self, *, interval: float = 0.5, backend_name: str = "default") -> None:
+        super().__init__(name="hotro-task-worker", daemon=True)
+        from django.utils.crypto import get_random_string
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        self.worker = Worker(
+            queue_names=["*"],
+            interval=interval,
+            batch=False,
+            backend_name=backend_name,
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"embedded-{get_random_string(20)}",
+            excluded_queue_names=[],
+        )
+
+    def run(self) -> None:
+        from django.db import connections
+
+        try:
+            self.worker.run()
+        except Exception:
+            logger.exception("The task worker stopped after an unexpected error.")
+            raise
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        # The worker checks this flag between tasks and after each idle interval.
+        self.worker.running = False
+
+
+class SchedulerThread(threading.Thread):
+    """Runs django-crontask's scheduler (the code behind ``manage.py crontask``) without its signals."""
+
+    def __init__(self) -> None:
+        super().__init__(name="hotro-scheduler", daemon=True)
+        self._stopping = threading.Event()
+        self._started = threading.Event()
+
+    def run(self) -> None:
+        from crontask import scheduler, utils
+        from crontask.management.commands.crontask import Command
+        from django.db import connections
+
+        try:
+            Command().load_tasks({})
+            with utils.lock:
+                if self._stopping.is_set():
+                    return
+                self._started.set()
+                scheduler.start()
+        except utils.LockError:
+            logger.warning("Another scheduler holds the lock; this process will not schedule periodic jobs.")
+        finally:
+            self._started.set()
+            connections.close_all()
+
+    def stop(self) -> None:
+        from apscheduler.schedulers import SchedulerNotRunningError
+        from crontask import scheduler
+
+        self._stopping.set()
+        # Wait until start() has been reached, so that shutdown() does not race it.
+        self._started.wait(timeout=STOP_TIMEOUT_SECONDS)
+        with suppress(SchedulerNotRunningError):
+            scheduler.shutdown(wait=False)
+
+
+def task_backend_is_database(alias: str = "default") -> bool:
+    from django.tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    return isinstance(task_backends[alias], DatabaseBackend)
+
+
+def serve(
+    host: str, port: int, *, worker: bool = True, scheduler: bool = True, log_level: str = "info"
+) -> None:
+    """Serve the ASGI application until interrupted, with the worker and scheduler beside it."""
+    import uvicorn
+
+    services: list[TaskWorkerThread | SchedulerThread] = []
+    if worker and task_backend_is_database():
+        services.append(TaskWorkerThread())
+    if scheduler:
+        services.append(SchedulerThread())
+    for service in services:
+        service.start()
+
+    config = uvicorn.Config(
+        "hotro.config.asgi:application", host=host, port=port, lifespan="off", log_level=log_level
+    )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal it caught once it has shut down; with this handler SIGTERM, like
+    # SIGINT, becomes KeyboardInterrupt: our cue to stop the other services and exit normally.
+    previous = signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    try:
+        with suppress(KeyboardInterrupt):
+            server.run()
+    finally:
+        stop_services(services)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(signal.strsignal(signum))
+
+
+def stop_services(services) -> None:
+    for service in services:
+        with suppress(KeyboardInterrupt):
+            service.stop()
+    for service in services:
+        with suppress(KeyboardInterrupt):
+            service.join(timeout=STOP_TIMEOUT_SECONDS)
+        if service.is_alive():
+            logger.warning(
+                "%s did not stop within %.0f s; exiting anyway.", service.name, STOP_TIMEOUT_SECONDS
+            )
+
+
+class EmbeddedChannelLayer(InMemoryChannelLayer):
+    """The in-memory channel layer, safe to send to from the worker and scheduler threads.
+
+    Its queues belong to the server's event loop.  A task that publishes an event runs in another
+    thread, where ``async_to_sync`` makes a loop of its own; waking the server's loop from there is
+    not thread-safe (with uvloop the message is simply never noticed).  So sends made on any other
+    loop are handed to the server's loop, the one its consumers receive on.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._home: asyncio.AbstractEventLoop | None = None
+
+    async def _on_home_loop(self, method, *args):
+        home, here = self._home, asyncio.get_running_loop()
+        if home is None or home is here or home.is_closed() or not home.is_running():
+            return await method(*args)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(method(*args), home))
+
+    async def receive(self, channel):
+        self._home = asyncio.get_running_loop()
+        return await super().receive(channel)
+
+    async def group_add(self, group, channel):
+        self._home = asyncio.get_running_loop()
+        return await super().group_add(group, channel)
+
+    async def send(self, channel, message):
+        return await self._on_home_loop(super().send, channel, message)
+
+    async def group_send(self, group, message):
+        return await self._on_home_loop(super().group_send, group, message)
