@@ -10,6 +10,10 @@ urlpatterns = [
     path("api/", include("hotro.api.urls")),
     path("hooks/", include("hotro.connectors.urls")),
     path("privacy/", include("hotro.privacy.urls")),
+    path("mail/", include("hotro.connectors.email.urls")),
     path("settings/", include("hotro.tenancy.urls")),
+    path("widget/", include("hotro.connectors.livechat.urls")),
+    path("comments/", include("hotro.connectors.comments.urls")),
+    path("", include("hotro.accounts.urls")),
     path("", include("hotro.inbox.urls")),
 ]

@@ -96,6 +96,9 @@ class TeamMember(TenantModel):
         db_table = "hotro_team_member"
         constraints = [models.UniqueConstraint(fields=["team", "membership"], name="team_member_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.membership_id} in {self.team_id}"
+
 
 class Invitation(TenantModel):
     """An invitation by e-mail; the token is stored hashed, the address encrypted."""
@@ -112,3 +115,6 @@ class Invitation(TenantModel):
 
     class Meta:
         db_table = "hotro_invitation"
+
+    def __str__(self) -> str:  # never the address: this ends up in logs
+        return f"invitation {self.pk} ({self.role})"
