@@ -19,8 +19,15 @@ def inbox_a(ws_a):
 
 
 def inbound(ext="m1", text="Tôi muốn hoàn tiền", sender="cust-1", **kw):
-    return InboundMessage(external_id=ext, channel="api", sender_address=sender, text=text,
-                          sender_name="Lan", sender_email=f"{sender}@example.vn", **kw)
+    return InboundMessage(
+        external_id=ext,
+        channel="api",
+        sender_address=sender,
+        text=text,
+        sender_name="Lan",
+        sender_email=f"{sender}@example.vn",
+        **kw,
+    )
 
 
 def test_it_creates_contact_conversation_and_message_once(inbox_a):
@@ -41,7 +48,9 @@ def test_it_threads_follow_ups_and_reopens_resolved(inbox_a, owner_a):
     m2, _ = actions.do_receive_message(inbox_a, inbound("m2", text="còn nữa"))
     assert m2.conversation_id == m1.conversation_id
     conv = m1.conversation
-    actions.check_change_status(owner_a, conv, Status.SNOOZED, snooze_until=timezone.now() + timezone.timedelta(hours=1))
+    actions.check_change_status(
+        owner_a, conv, Status.SNOOZED, snooze_until=timezone.now() + timezone.timedelta(hours=1)
+    )
     m3, _ = actions.do_receive_message(inbox_a, inbound("m3"))
     conv.refresh_from_db()
     assert m3.conversation_id == conv.pk and conv.status == Status.OPEN
@@ -118,8 +127,11 @@ def test_inbound_attachments_are_stored(inbox_a):
 
 
 def test_same_email_on_two_identities_joins_one_contact(inbox_a):
-    a, _ = actions.do_receive_message(inbox_a, InboundMessage(
-        external_id="e1", channel="api", sender_address="u1", sender_email="Lan@Example.vn"))
-    b, _ = actions.do_receive_message(inbox_a, InboundMessage(
-        external_id="e2", channel="email", sender_address="lan@example.vn"))
+    a, _ = actions.do_receive_message(
+        inbox_a,
+        InboundMessage(external_id="e1", channel="api", sender_address="u1", sender_email="Lan@Example.vn"),
+    )
+    b, _ = actions.do_receive_message(
+        inbox_a, InboundMessage(external_id="e2", channel="email", sender_address="lan@example.vn")
+    )
     assert a.conversation.contact_id == b.conversation.contact_id

@@ -18,7 +18,9 @@ class Contact(TenantModel):
     attributes = EncryptedJSONField()
     language = models.CharField(max_length=10, blank=True)
     is_verified = models.BooleanField(default=False)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -48,13 +48,17 @@ class Conversation(TenantModel):
     assignee = models.ForeignKey(
         "tenancy.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    team = models.ForeignKey("tenancy.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "tenancy.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="conversations", through="ConversationTag")
     snoozed_until = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField()
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     channel_thread_id = models.CharField(max_length=255, blank=True)  # provider's thread/conversation id
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -62,8 +66,12 @@ class Conversation(TenantModel):
         db_table = "hotro_conversation"
         constraints = [models.UniqueConstraint(fields=["workspace", "number"], name="conversation_number")]
         indexes = [
-            models.Index(fields=["workspace", "status", "-last_activity_at", "-id"], name="conv_status_activity"),
-            models.Index(fields=["workspace", "assignee", "status", "-last_activity_at"], name="conv_assignee"),
+            models.Index(
+                fields=["workspace", "status", "-last_activity_at", "-id"], name="conv_status_activity"
+            ),
+            models.Index(
+                fields=["workspace", "assignee", "status", "-last_activity_at"], name="conv_assignee"
+            ),
             models.Index(fields=["workspace", "inbox", "status", "-last_activity_at"], name="conv_inbox"),
             models.Index(fields=["workspace", "contact"], name="conv_contact"),
             models.Index(fields=["workspace", "inbox", "channel_thread_id"], name="conv_thread"),
@@ -79,7 +87,9 @@ class ConversationTag(TenantModel):
 
     class Meta:
         db_table = "hotro_conversation_tag"
-        constraints = [models.UniqueConstraint(fields=["conversation", "tag"], name="conversation_tag_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "tag"], name="conversation_tag_unique")
+        ]
 
 
 class Direction(models.TextChoices):
@@ -101,7 +111,9 @@ class Message(TenantModel):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     inbox = models.ForeignKey("connectors.Inbox", on_delete=models.PROTECT, related_name="+")
     direction = models.CharField(max_length=4, choices=Direction.choices)
-    author = models.ForeignKey("tenancy.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        "tenancy.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sender_identity = models.ForeignKey(
         "contacts.ContactIdentity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -121,7 +133,9 @@ class Message(TenantModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["inbox", "external_id"], condition=~models.Q(external_id=""), name="message_external_once"
+                fields=["inbox", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="message_external_once",
             ),
         ]
 
@@ -152,7 +166,9 @@ class ConversationEvent(TenantModel):
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="history")
     kind = models.CharField(max_length=40)
-    actor = models.ForeignKey("tenancy.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        "tenancy.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField()
 

@@ -36,7 +36,9 @@ def do_assign(actor, conversation: Conversation, *, assignee=None, team=None, se
     if conversation.assignee_id != (assignee.pk if assignee else None):
         conversation.assignee = assignee
         fields.append("assignee")
-        history.record(conversation, "assigned", actor=actor, assignee_id=str(assignee.pk) if assignee else None)
+        history.record(
+            conversation, "assigned", actor=actor, assignee_id=str(assignee.pk) if assignee else None
+        )
     if set_team and conversation.team_id != (team.pk if team else None):
         conversation.team = team
         fields.append("team")
@@ -103,14 +105,14 @@ def check_set_tags(member: Membership, conversation: Conversation, names: list[s
 
 @transaction.atomic
 def do_set_tags(actor, conversation: Conversation, names: list[str]):
-    current = dict(
-        ConversationTag.objects.filter(conversation=conversation).values_list("tag__name", "id")
-    )
+    current = dict(ConversationTag.objects.filter(conversation=conversation).values_list("tag__name", "id"))
     added = [n for n in names if n not in current]
     removed = [n for n in current if n not in names]
     for name in added:
         tag, _created = Tag.objects.get_or_create(workspace_id=conversation.workspace_id, name=name)
-        ConversationTag.objects.create(workspace_id=conversation.workspace_id, conversation=conversation, tag=tag)
+        ConversationTag.objects.create(
+            workspace_id=conversation.workspace_id, conversation=conversation, tag=tag
+        )
     if removed:
         ConversationTag.objects.filter(pk__in=[current[n] for n in removed]).delete()
     if added or removed:
@@ -142,8 +144,9 @@ def do_merge(actor, source: Conversation, target: Conversation) -> Conversation:
     target.last_activity_at = max(target.last_activity_at, source.last_activity_at)
     target.save(update_fields=["last_activity_at"])
     history.record(source, "merged", actor=actor, into_id=str(target.pk), into_number=target.number)
-    history.record(target, "merged_from", actor=actor, from_id=str(source.pk), from_number=source.number,
-                   messages=moved)
+    history.record(
+        target, "merged_from", actor=actor, from_id=str(source.pk), from_number=source.number, messages=moved
+    )
     return target
 
 
@@ -173,6 +176,3 @@ def do_wake_snoozed(now=None) -> int:
         do_change_status(None, conversation, Status.OPEN)
         count += 1
     return count
-
-
-

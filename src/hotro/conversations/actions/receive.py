@@ -20,7 +20,9 @@ OPEN_STATES = (Status.OPEN, Status.PENDING, Status.SNOOZED)
 
 def allocate_number(workspace_id) -> int:
     """The next per-workspace conversation number (row-locked counter; call inside a transaction)."""
-    Workspace.objects.filter(pk=workspace_id).update(next_conversation_number=F("next_conversation_number") + 1)
+    Workspace.objects.filter(pk=workspace_id).update(
+        next_conversation_number=F("next_conversation_number") + 1
+    )
     return Workspace.objects.values_list("next_conversation_number", flat=True).get(pk=workspace_id) - 1
 
 
@@ -35,7 +37,9 @@ def find_open_conversation(inbox, contact, thread_id: str = "") -> Conversation 
     return qs.filter(contact=contact, status__in=OPEN_STATES).order_by("-last_activity_at").first()
 
 
-def do_create_conversation(inbox, contact, *, subject: str = "", thread_id: str = "", actor=None) -> Conversation:
+def do_create_conversation(
+    inbox, contact, *, subject: str = "", thread_id: str = "", actor=None
+) -> Conversation:
     now = timezone.now()
     conversation = Conversation.objects.create(
         workspace_id=inbox.workspace_id,
@@ -106,11 +110,15 @@ def _receive(inbox, inbound: InboundMessage) -> Message:
     contact = identity.contact
     conversation = None
     if inbound.conversation_id:
-        conversation = Conversation.objects.filter(workspace_id=workspace_id, pk=inbound.conversation_id).first()
+        conversation = Conversation.objects.filter(
+            workspace_id=workspace_id, pk=inbound.conversation_id
+        ).first()
     if conversation is None:
         conversation = find_open_conversation(inbox, contact, inbound.thread_id)
     if conversation is None:
-        conversation = do_create_conversation(inbox, contact, subject=inbound.subject, thread_id=inbound.thread_id)
+        conversation = do_create_conversation(
+            inbox, contact, subject=inbound.subject, thread_id=inbound.thread_id
+        )
     while conversation.merged_into_id:
         conversation = Conversation.objects.get(pk=conversation.merged_into_id)
 
@@ -137,7 +145,7 @@ def _receive(inbox, inbound: InboundMessage) -> Message:
 
     fields = ["last_activity_at"]
     conversation.last_activity_at = now
-    if conversation.status != Status.OPEN:
+    if conversation.status != Status.OPEN and inbound.reopen:
         previous = conversation.status
         conversation.status, conversation.snoozed_until, conversation.resolved_at = Status.OPEN, None, None
         fields += ["status", "snoozed_until", "resolved_at"]

@@ -61,7 +61,9 @@ def do_send_reply(
         search_tokens=blind.search_tokens(conversation.workspace_id, text),
         created_at=now,
     )
-    store_attachments(message, [a if isinstance(a, InboundAttachment) else InboundAttachment(*a) for a in attachments])
+    store_attachments(
+        message, [a if isinstance(a, InboundAttachment) else InboundAttachment(*a) for a in attachments]
+    )
     delivery = Delivery.objects.create(
         workspace_id=conversation.workspace_id, inbox=conversation.inbox, message=message, next_attempt_at=now
     )
