@@ -18,3 +18,6 @@ class RealtimeEvent(models.Model):
     class Meta:
         db_table = "hotro_realtime_event"
         indexes = [models.Index(fields=["workspace", "id"], name="realtime_event_resume")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

@@ -1,0 +1,1 @@
+"""Views of the agent web UI (server-rendered, htmx for partial updates)."""

@@ -1,0 +1,165 @@
+"""Inbox administration (admins and owners): health, creating API inboxes, failed events and
+deliveries with retry buttons."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from hotro.connectors.base import ConnectorError
+from hotro.connectors.models import Delivery, DeliveryStatus, Inbox, InboxHealth, RawEvent, RawEventStatus
+from hotro.privacy import audit
+from hotro.tenancy.access import access_inbox, access_object
+from hotro.tenancy.middleware import member_required
+from hotro.tenancy.models import Role
+
+from ..forms import ApiInboxForm
+
+admin_required = member_required(role=Role.ADMIN)
+PROBLEM_LIMIT = 50
+SECRET_SESSION_KEY = "hotro_new_inbox_secret"
+
+HEALTH_WORDS = {
+    InboxHealth.OK: gettext_lazy("Working"),
+    InboxHealth.DEGRADED: gettext_lazy("Errors, retrying"),
+    InboxHealth.NEEDS_ATTENTION: gettext_lazy("Needs attention: reconnect the channel"),
+}
+RAW_PROBLEMS = [RawEventStatus.FAILED, RawEventStatus.DEAD, RawEventStatus.MALFORMED]
+DELIVERY_PROBLEMS = [DeliveryStatus.FAILED, DeliveryStatus.RETRYING]
+
+
+def _inboxes_with_problems(workspace_id):
+
+    return (
+        Inbox.objects.filter(workspace_id=workspace_id)
+        .annotate(
+            failed_events=Count("raw_events", filter=Q(raw_events__status__in=RAW_PROBLEMS), distinct=True),
+            failed_deliveries=Count(
+                "deliveries", filter=Q(deliveries__status__in=DELIVERY_PROBLEMS), distinct=True
+            ),
+        )
+        .order_by("name")
+    )
+
+
+@admin_required
+def inbox_list(request, slug):
+    inboxes = list(_inboxes_with_problems(request.workspace.pk))
+    for inbox in inboxes:
+        inbox.health_words = HEALTH_WORDS.get(inbox.health, inbox.health)
+    return render(request, "inbox/admin/inboxes.html", {"inboxes": inboxes, "section": "inboxes"})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def inbox_create(request, slug):
+    from hotro.connectors.api import create_api_inbox
+
+    form = ApiInboxForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            inbox, secret = create_api_inbox(
+                request.workspace, form.cleaned_data["name"], form.cleaned_data["webhook_url"]
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("webhook_url", message)
+        except ConnectorError as exc:  # the host name does not resolve
+            form.add_error("webhook_url", str(exc))
+        else:
+            audit.record_request(
+                request,
+                request.member,
+                audit.INBOX_CREATED,
+                object_type="inbox",
+                object_id=str(inbox.pk),
+                data={"connector": inbox.connector},
+            )
+            # shown once, on the next page; popped there so a reload no longer shows it
+            request.session[SECRET_SESSION_KEY] = {"inbox": str(inbox.pk), "secret": secret}
+            return redirect("inbox_admin_detail", slug=slug, inbox_id=inbox.pk)
+    return render(request, "inbox/admin/inbox_new.html", {"form": form, "section": "inboxes"})
+
+
+@admin_required
+def inbox_detail(request, slug, inbox_id):
+    inbox = access_inbox(request.member, inbox_id)
+    inbox.health_words = HEALTH_WORDS.get(inbox.health, inbox.health)
+    shown = request.session.pop(SECRET_SESSION_KEY, None)
+    secret = shown["secret"] if shown and shown.get("inbox") == str(inbox.pk) else ""
+    raw_events = list(
+        RawEvent.objects.filter(workspace_id=request.workspace.pk, inbox=inbox, status__in=RAW_PROBLEMS)
+        .only("id", "workspace", "inbox", "event_id", "status", "attempts", "error", "received_at")
+        .order_by("-received_at")[:PROBLEM_LIMIT]
+    )
+    deliveries = list(
+        Delivery.objects.filter(workspace_id=request.workspace.pk, inbox=inbox, status__in=DELIVERY_PROBLEMS)
+        .select_related("message__conversation")
+        .only(
+            "id",
+            "workspace",
+            "inbox",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+            "next_attempt_at",
+            "message__id",
+            "message__workspace",
+            "message__conversation__number",
+            "message__conversation__workspace",
+        )
+        .order_by("-created_at")[:PROBLEM_LIMIT]
+    )
+    webhook_path = f"/hooks/{inbox.connector}/{inbox.public_key}/"
+    return render(
+        request,
+        "inbox/admin/inbox_detail.html",
+        {
+            "inbox": inbox,
+            "secret": secret,
+            "raw_events": raw_events,
+            "deliveries": deliveries,
+            "webhook_path": webhook_path,
+            "section": "inboxes",
+        },
+    )
+
+
+@admin_required
+@require_POST
+def raw_event_retry(request, slug, inbox_id, event_id):
+    from hotro.connectors.ingress import retry_raw_event
+
+    inbox = access_inbox(request.member, inbox_id)
+    raw = access_object(
+        request.member, RawEvent.objects.filter(inbox=inbox).only("id", "workspace"), event_id
+    )
+    if retry_raw_event(str(raw.pk)):
+        messages.success(request, _("The event was queued to be processed again."))
+    else:
+        messages.info(
+            request, _("This event is being processed or was processed; there is nothing to retry.")
+        )
+    return redirect("inbox_admin_detail", slug=slug, inbox_id=inbox.pk)
+
+
+@admin_required
+@require_POST
+def delivery_retry(request, slug, inbox_id, delivery_id):
+    from hotro.connectors.outbox import retry_delivery
+
+    inbox = access_inbox(request.member, inbox_id)
+    delivery = access_object(
+        request.member, Delivery.objects.filter(inbox=inbox).only("id", "workspace"), delivery_id
+    )
+    if retry_delivery(str(delivery.pk)):
+        messages.success(request, _("The message was queued to be sent again."))
+    else:
+        messages.info(request, _("This message is being sent or was sent; there is nothing to retry."))
+    return redirect("inbox_admin_detail", slug=slug, inbox_id=inbox.pk)

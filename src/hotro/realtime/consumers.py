@@ -1,0 +1,132 @@
+"""The agents' live channel: ``ws/w/<slug>/`` streams the workspace's events to a browser.
+
+Protocol (JSON text frames):
+
+- The socket is accepted only for a signed-in, active member of the workspace ``slug`` (session
+  cookie, ``AuthMiddlewareStack``); anyone else is closed with code 4403.
+- The client's first frame is ``{"resume_from": <last event id seen>}`` (the page carries the newest
+  id at render time, so nothing between rendering and connecting is missed; ``null``: only new
+  ones).  The consumer then sends every stored event of the workspace with a larger id, in order,
+  and after that the live ones: ``{"id": <int>, "event": {...}}``.  Live events arriving during the
+  replay are held back and sent after it, so nothing is lost or reordered; duplicates are dropped
+  by id (the client dedupes too).
+- When more events were missed than ``MAX_REPLAY``, the consumer sends ``{"resync": true, "id": n}``
+  instead: the client reloads what it shows and continues from ``n``.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
+
+from .events import group_name
+
+CLOSE_REFUSED = 4403
+MAX_REPLAY = 500
+SEEN_LIMIT = 2000
+
+
+def _member_workspace_id(user, slug: str):
+    from hotro.tenancy.middleware import resolve_member
+
+    try:
+        return resolve_member(user, slug).workspace_id
+    except Http404:
+        return None
+
+
+def _events_after(workspace_id, last_id: int, limit: int) -> list[tuple[int, dict]]:
+    from hotro.privacy.rls import tenant_scope
+
+    from .models import RealtimeEvent
+
+    with tenant_scope(workspace_id):
+        return list(
+            RealtimeEvent.objects.filter(workspace_id=workspace_id, id__gt=last_id)
+            .order_by("id")
+            .values_list("id", "payload")[:limit]
+        )
+
+
+def _latest_id(workspace_id) -> int:
+    from hotro.privacy.rls import tenant_scope
+
+    from .models import RealtimeEvent
+
+    with tenant_scope(workspace_id):
+        return (
+            RealtimeEvent.objects.filter(workspace_id=workspace_id)
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+            or 0
+        )
+
+
+class WorkspaceEventsConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.workspace_id = None
+        self.ready = False
+        self.pending: list[dict] = []
+        self.sent: set[int] = set()
+        user = self.scope.get("user")
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_REFUSED)
+            return
+        workspace_id = await database_sync_to_async(_member_workspace_id)(user, slug)
+        if workspace_id is None:
+            await self.close(code=CLOSE_REFUSED)
+            return
+        self.workspace_id = workspace_id
+        self.group = group_name(workspace_id)
+        # join before reading the backlog: whatever is published meanwhile is held in ``pending``
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.workspace_id is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if self.workspace_id is None or not isinstance(content, dict) or "resume_from" not in content:
+            return
+        if self.ready:
+            return  # one resume per connection
+        if content["resume_from"] is None:
+            # a client without a starting point only wants what happens from now on
+            last_id = await database_sync_to_async(_latest_id)(self.workspace_id)
+        else:
+            try:
+                last_id = max(int(content["resume_from"]), 0)
+            except (TypeError, ValueError):
+                last_id = 0
+        backlog = await database_sync_to_async(_events_after)(self.workspace_id, last_id, MAX_REPLAY + 1)
+        if len(backlog) > MAX_REPLAY:
+            newest = await database_sync_to_async(_latest_id)(self.workspace_id)
+            await self.send_json({"resync": True, "id": newest})
+            self.sent.update(i for i in (m["id"] for m in self.pending) if i <= newest)
+        else:
+            for event_id, payload in backlog:
+                await self._send_event(event_id, payload)
+        self.ready = True
+        held, self.pending = sorted(self.pending, key=lambda m: m["id"]), []
+        for message in held:
+            if message["id"] > last_id:
+                await self._send_event(message["id"], message["event"])
+
+    async def hotro_event(self, message):
+        """A ``{"type": "hotro.event", "id": ..., "event": ...}`` message from the group."""
+        if not self.ready:
+            self.pending.append(message)
+            return
+        await self._send_event(message["id"], message["event"])
+
+    async def _send_event(self, event_id: int, payload: dict) -> None:
+        if event_id in self.sent:
+            return
+        self.sent.add(event_id)
+        if len(self.sent) > SEEN_LIMIT:
+            self.sent = set(sorted(self.sent)[-SEEN_LIMIT // 2 :])
+        await self.send_json({"id": event_id, "event": payload})
