@@ -64,18 +64,73 @@ class ApiInboxIn(Schema):
     )
 
 
+class LiveChatInboxIn(Schema):
+    """A live-chat widget for web sites (see docs/channels/livechat.md)."""
+
+    channel: Literal["livechat"]
+    name: str = Field(min_length=1, max_length=200)
+    allowed_origins: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="Web sites allowed to show the chat, e.g. https://shop.example.",
+    )
+    color: str = Field(default="#0f766e", max_length=7)
+    greeting: dict[str, str] = Field(default_factory=dict, description='{"vi": "...", "en": "..."}')
+    language: Literal["", "vi", "en"] = ""
+    identity_mandatory: bool = False
+    privacy_notice_url: str = Field(default="", max_length=500)
+
+
+class CommentsInboxIn(Schema):
+    """Product comments and questions on web pages (see docs/channels/comments.md)."""
+
+    channel: Literal["comments"]
+    name: str = Field(min_length=1, max_length=200)
+    allowed_origins: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="Web sites allowed to show the comments, e.g. https://shop.example.",
+    )
+    moderation: Literal["pending", "publish", "publish_verified"] = Field(
+        default="pending",
+        description="pending: every comment waits for review; publish: at once; "
+        "publish_verified: at once for visitors your site verified.",
+    )
+    comments_to_inbox: bool = Field(
+        default=False, description="Also turn plain comments (not only questions) into conversations."
+    )
+
+
 class PlannedChannelInboxIn(Schema):
     """Channels whose connectors are not available yet: each will get its own shape here."""
 
-    channel: Literal["email", "livechat", "comments", "facebook", "zalo", "youtube", "voice"]
+    channel: Literal["email", "facebook", "zalo", "youtube", "voice"]
     name: str = Field(default="", max_length=200)
 
 
-InboxIn = Annotated[ApiInboxIn | PlannedChannelInboxIn, Field(discriminator="channel")]
+InboxIn = Annotated[
+    ApiInboxIn | LiveChatInboxIn | CommentsInboxIn | PlannedChannelInboxIn, Field(discriminator="channel")
+]
 
 
 class InboxCreated(InboxOut):
     webhook_secret: str = Field(description="Signing secret for webhooks to your system; shown only once.")
+
+
+class LiveChatInboxCreated(InboxOut):
+    public_key: str
+    embed_script: str = Field(description="The <script> tag to paste into your web site.")
+    identity_secret: str = Field(
+        description="Key for HMAC-SHA256(user id) identity verification; keep it server-side."
+    )
+
+
+class CommentsInboxCreated(InboxOut):
+    public_key: str
+    embed_script: str = Field(description="The <script> tag to paste into a product page (set the product).")
+    identity_secret: str = Field(
+        description="Key for HMAC-SHA256 of user ids and purchase claims; keep it server-side."
+    )
 
 
 class InboundContact(Schema):

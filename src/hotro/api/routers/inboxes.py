@@ -9,7 +9,16 @@ from hotro.tenancy.access import access_inbox, require_admin
 from .. import serialize
 from ..auth import workspace_scoped
 from ..errors import ApiError, error_response
-from ..schemas import ERRORS, InboundAccepted, InboundIn, InboxCreated, InboxIn, InboxOut
+from ..schemas import (
+    ERRORS,
+    CommentsInboxCreated,
+    InboundAccepted,
+    InboundIn,
+    InboxCreated,
+    InboxIn,
+    InboxOut,
+    LiveChatInboxCreated,
+)
 
 router = Router(tags=["inboxes"])
 
@@ -28,11 +37,19 @@ def get_inbox(request, inbox_id: str):
     return serialize.inbox(inbox)
 
 
-@router.post("", response={201: InboxCreated, 400: ERRORS[403], **ERRORS}, summary="Create an inbox")
+@router.post(
+    "",
+    response={201: InboxCreated | LiveChatInboxCreated | CommentsInboxCreated, 400: ERRORS[403], **ERRORS},
+    summary="Create an inbox",
+)
 @workspace_scoped
 def create_inbox(request, payload: InboxIn):
     member = request.auth.membership
     require_admin(member)
+    if payload.channel == "livechat":
+        return _create_livechat_inbox(member, payload)
+    if payload.channel == "comments":
+        return _create_comments_inbox(member, payload)
     if payload.channel != "api":
         raise ApiError(400, "channel_unavailable", f"The {payload.channel} channel is not available yet.")
     try:
@@ -41,6 +58,59 @@ def create_inbox(request, payload: InboxIn):
         raise ApiError(400, "channel_unavailable", "The api channel is not available yet.") from exc
     inbox, secret = create_api_inbox(member.workspace, payload.name, payload.webhook_url)
     return Status(201, {**serialize.inbox(inbox), "webhook_secret": secret})
+
+
+def _create_livechat_inbox(member, payload):
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+
+    from hotro.connectors.livechat import create_livechat_inbox
+    from hotro.connectors.widget.identity import identity_secret
+
+    options = payload.dict(exclude={"channel", "name", "allowed_origins"})
+    try:
+        inbox = create_livechat_inbox(member.workspace, payload.name, payload.allowed_origins, **options)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", " ".join(exc.messages)) from None
+    script = f'<script src="{settings.PUBLIC_URL}/widget/{inbox.public_key}.js" async></script>'
+    return Status(
+        201,
+        {
+            **serialize.inbox(inbox),
+            "public_key": inbox.public_key,
+            "embed_script": script,
+            "identity_secret": identity_secret(inbox),
+        },
+    )
+
+
+def _create_comments_inbox(member, payload):
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+
+    from hotro.connectors.comments.inboxes import create_comments_inbox, embed_script
+    from hotro.connectors.widget.identity import identity_secret
+
+    try:
+        inbox = create_comments_inbox(
+            member.workspace,
+            payload.name,
+            payload.allowed_origins,
+            payload.moderation,
+            comments_to_inbox=payload.comments_to_inbox,
+            actor=member.user,
+        )
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", " ".join(exc.messages)) from None
+    return Status(
+        201,
+        {
+            **serialize.inbox(inbox),
+            "public_key": inbox.public_key,
+            "embed_script": embed_script(inbox, settings.PUBLIC_URL),
+            "identity_secret": identity_secret(inbox),
+        },
+    )
 
 
 @router.post(

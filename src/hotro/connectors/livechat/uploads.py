@@ -1,0 +1,63 @@
+"""Visitor uploads: size limit and content sniffing (the browser's declared type is ignored)."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from ..base import InboundAttachment
+
+ALLOWED_TYPES = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+}
+MAX_FILES = 5
+
+
+def max_bytes() -> int:
+    return min(settings.HOTRO_WIDGET_MAX_UPLOAD_BYTES, settings.HOTRO_MAX_ATTACHMENT_BYTES)
+
+
+def sniff(data: bytes) -> str | None:
+    """The real content type of ``data`` when it is one the widget accepts, else ``None``."""
+    kind = filetype.guess(data[:8192])
+    if kind is not None:
+        return kind.mime if kind.mime in ALLOWED_TYPES else None
+    head = data[:65536]
+    if b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the sample's end is fine
+        if exc.start < len(head) - 4:
+            return None
+    return "text/plain"
+
+
+def clean_filename(name: str) -> str:
+    name = os.path.basename((name or "").replace("\\", "/"))
+    name = "".join(c for c in unicodedata.normalize("NFC", name) if c.isprintable() and c not in '<>:"/|?*')
+    return name.strip(" .")[:200] or "attachment"
+
+
+def check_upload(filename: str, data: bytes) -> InboundAttachment:
+    """An ``InboundAttachment`` with the sniffed type; raises ``ValidationError`` with a sentence."""
+    if not data:
+        raise ValidationError(_("The file is empty."))
+    if len(data) > max_bytes():
+        raise ValidationError(
+            _("The file is too large (at most %(mb)s MB).") % {"mb": max_bytes() // (1024 * 1024)}
+        )
+    content_type = sniff(data)
+    if content_type is None:
+        raise ValidationError(_("Only images (PNG, JPEG, GIF, WebP), PDF and plain-text files can be sent."))
+    return InboundAttachment(clean_filename(filename), content_type, data)
