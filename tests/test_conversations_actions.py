@@ -88,25 +88,55 @@ def test_viewer_cannot_reply(inbox_a, ws_a):
         actions.check_send_reply(viewer, m1.conversation, "hi")
 
 
-def test_note_mentions_and_tags_and_merge(inbox_a, owner_a, ws_a):
+def test_note_mentions_and_tags(inbox_a, owner_a, ws_a):
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user("minh", "minh@alpha.test", "pw-long-enough-1")
     agent = do_add_member(ws_a, user, Role.AGENT)
     m1, _ = actions.do_receive_message(inbox_a, inbound("a", sender="c1"))
-    m2, _ = actions.do_receive_message(inbox_a, inbound("b", sender="c2"))
     note = actions.check_add_note(owner_a, m1.conversation, "@minh xem giúp")
     assert list(note.mentions.all()) == [agent]
     actions.check_set_tags(owner_a, m1.conversation, ["VIP", "refund", "vip"])
     assert sorted(m1.conversation.tags.values_list("name", flat=True)) == ["refund", "vip"]
     actions.check_assign(owner_a, m1.conversation, assignee=agent)
-    target = actions.check_merge(owner_a, m2.conversation, m1.conversation)
-    assert Message.objects.filter(conversation=target).count() == 3
+    assert Conversation.objects.get(pk=m1.conversation_id).assignee_id == agent.pk
+
+
+def test_merge_moves_messages_of_the_same_customer(inbox_a, owner_a):
+    m1, _ = actions.do_receive_message(inbox_a, inbound("a", sender="c1"))
+    actions.check_change_status(owner_a, m1.conversation, Status.RESOLVED)
+    m2, _ = actions.do_receive_message(inbox_a, inbound("b", sender="c1"))
+    assert m2.conversation_id != m1.conversation_id  # a resolved conversation is not reopened
+    target = actions.check_merge(owner_a, m2.conversation, Conversation.objects.get(pk=m1.conversation_id))
+    assert Message.objects.filter(conversation=target).count() == 2
     src = Conversation.objects.get(pk=m2.conversation_id)
     assert src.merged_into_id == target.pk and src.status == Status.RESOLVED
-    # a later message for the merged conversation's contact lands in a new open conversation or target
-    m4, _ = actions.do_receive_message(inbox_a, inbound("c", sender="c2"))
-    assert m4.conversation.merged_into_id is None
+    with pytest.raises(ValidationError):  # already merged
+        actions.check_merge(owner_a, src, target)
+
+
+def test_merge_refuses_two_customers_and_cycles(inbox_a, owner_a):
+    a, _ = actions.do_receive_message(inbox_a, inbound("a", sender="c1"))
+    b, _ = actions.do_receive_message(inbox_a, inbound("b", sender="c2"))
+    with pytest.raises(ValidationError):
+        actions.check_merge(owner_a, b.conversation, a.conversation)
+    actions.check_change_status(owner_a, a.conversation, Status.RESOLVED)
+    c, _ = actions.do_receive_message(inbox_a, inbound("c", sender="c1"))
+    stale_a = Conversation.objects.get(pk=a.conversation_id)
+    stale_c = Conversation.objects.get(pk=c.conversation_id)
+    actions.do_merge(owner_a, stale_c, stale_a)
+    with pytest.raises(ValidationError):  # the reverse merge sees the locked, re-read row
+        actions.do_merge(owner_a, stale_a, stale_c)
+
+
+def test_snoozed_conversations_wake_when_due(inbox_a, owner_a):
+    m1, _ = actions.do_receive_message(inbox_a, inbound())
+    until = timezone.now() + timezone.timedelta(minutes=5)
+    actions.check_change_status(owner_a, m1.conversation, Status.SNOOZED, snooze_until=until)
+    assert actions.do_wake_snoozed(now=until - timezone.timedelta(minutes=1)) == 0
+    assert actions.do_wake_snoozed(now=until + timezone.timedelta(seconds=1)) == 1
+    conv = Conversation.objects.get(pk=m1.conversation_id)
+    assert conv.status == Status.OPEN and conv.snoozed_until is None
 
 
 def test_actions_refuse_objects_of_another_workspace(inbox_a, owner_a, owner_b, ws_b):

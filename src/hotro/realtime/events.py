@@ -31,9 +31,13 @@ def send_event_on_commit(workspace_id, event: dict) -> None:
 
 def publish_event(workspace_id, payload: dict) -> int:
     """Store and fan out an event now (use ``send_event_on_commit`` from actions)."""
+    from hotro.privacy.rls import tenant_scope
+
     from .models import RealtimeEvent
 
-    row = RealtimeEvent.objects.create(workspace_id=workspace_id, type=payload["type"], payload=payload)
+    # Runs after the action's transaction committed, so its workspace scope is gone: open our own.
+    with tenant_scope(workspace_id):
+        row = RealtimeEvent.objects.create(workspace_id=workspace_id, type=payload["type"], payload=payload)
     message = {"type": "hotro.event", "id": row.id, "event": payload}
     layer = get_channel_layer()
     if layer is not None:

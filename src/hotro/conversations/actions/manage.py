@@ -68,7 +68,7 @@ def do_change_status(actor, conversation: Conversation, status: str, *, snooze_u
     conversation.snoozed_until = snooze_until if status == Status.SNOOZED else None
     conversation.resolved_at = now if status == Status.RESOLVED else None
     conversation.save(update_fields=["status", "snoozed_until", "resolved_at"])
-    data = {"previous": previous}
+    data = {"previous": previous, "new": status}
     if snooze_until:
         data["snoozed_until"] = snooze_until.isoformat()
     history.record(conversation, "status_changed", actor=actor, **data)
@@ -125,14 +125,29 @@ def check_merge(member: Membership, source: Conversation, target: Conversation):
     _same_workspace(source, target)
     if source.pk == target.pk:
         raise ValidationError(_("A conversation cannot be merged into itself."))
-    if source.merged_into_id or target.merged_into_id:
-        raise ValidationError(_("That conversation was already merged."))
+    if source.contact_id != target.contact_id:
+        # Replies go to the conversation's customer: merging two customers' threads would show and
+        # send one customer's messages to the other.
+        raise ValidationError(_("Only conversations of the same customer can be merged."))
     return do_merge(member, source, target)
 
 
 @transaction.atomic
 def do_merge(actor, source: Conversation, target: Conversation) -> Conversation:
-    """Move every message of ``source`` into ``target``; ``source`` is resolved and points at target."""
+    """Move every message of ``source`` into ``target``; ``source`` is resolved and points at target.
+
+    Both rows are locked (in primary-key order, so concurrent merges cannot deadlock) and re-read, so
+    two merges racing in opposite directions cannot create a cycle.
+    """
+    locked = {
+        c.pk: c
+        for c in Conversation.objects.select_for_update()
+        .filter(pk__in=sorted([source.pk, target.pk]))
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id or target.merged_into_id:
+        raise ValidationError(_("That conversation was already merged."))
     moved = Message.objects.filter(conversation=source).update(conversation=target)
     for tag_id in ConversationTag.objects.filter(conversation=source).values_list("tag_id", flat=True):
         ConversationTag.objects.get_or_create(
@@ -169,10 +184,21 @@ def do_move(actor, conversation: Conversation, inbox) -> Conversation:
 
 
 def do_wake_snoozed(now=None) -> int:
-    """Reopen snoozed conversations whose time has come (periodic task)."""
+    """Reopen snoozed conversations whose time has come (periodic task, across workspaces)."""
+    from hotro.privacy.rls import system_scope, tenant_scope
+
     now = now or timezone.now()
+    with system_scope():
+        due = list(
+            Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now).values_list(
+                "workspace_id", "pk"
+            )
+        )
     count = 0
-    for conversation in Conversation.objects.filter(status=Status.SNOOZED, snoozed_until__lte=now):
-        do_change_status(None, conversation, Status.OPEN)
-        count += 1
+    for workspace_id, pk in due:
+        with tenant_scope(workspace_id):
+            conversation = Conversation.objects.select_for_update().get(pk=pk)
+            if conversation.status == Status.SNOOZED and conversation.snoozed_until <= now:
+                do_change_status(None, conversation, Status.OPEN)
+                count += 1
     return count

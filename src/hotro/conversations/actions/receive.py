@@ -16,6 +16,7 @@ from ..models import Attachment, Conversation, Direction, Message, MessageStatus
 from . import history
 
 OPEN_STATES = (Status.OPEN, Status.PENDING, Status.SNOOZED)
+MAX_MERGE_HOPS = 20  # merges are locked against cycles; this bounds the walk regardless
 
 
 def allocate_number(workspace_id) -> int:
@@ -119,7 +120,9 @@ def _receive(inbox, inbound: InboundMessage) -> Message:
         conversation = do_create_conversation(
             inbox, contact, subject=inbound.subject, thread_id=inbound.thread_id
         )
-    while conversation.merged_into_id:
+    for _hop in range(MAX_MERGE_HOPS):
+        if not conversation.merged_into_id:
+            break
         conversation = Conversation.objects.get(pk=conversation.merged_into_id)
 
     now = timezone.now()
