@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from hotro.connectors.models import Delivery
+from hotro.conversations import actions
 from hotro.conversations.models import Conversation, ConversationEvent, Direction, Message, Status
 from hotro.inbox.listing import Filters, count_views, fetch_page
 from hotro.privacy.models import AuditEvent
@@ -229,10 +230,15 @@ def test_assign_refuses_a_member_of_another_workspace(client, owner_a, owner_b, 
 
 
 def test_merge_by_number_and_unknown_number(client, owner_a, inbox_a, conv):
-    other = receive(inbox_a, "m2", sender="cust-2", name="Trần Thị Bình").conversation
+    stranger = receive(inbox_a, "m0", sender="cust-2", name="Trần Thị Bình").conversation
+    actions.do_change_status(None, conv, "resolved")
+    other = receive(inbox_a, "m2").conversation  # the same customer writes again: a new conversation
+    assert other.pk != conv.pk
     login(client, owner_a)
     missing = client.post(url(conv, "merge/"), {"number": 999}, headers=HTMX)
     assert missing.status_code == 422 and "#999" in missing.content.decode()
+    another_customer = client.post(url(stranger, "merge/"), {"number": conv.number}, headers=HTMX)
+    assert another_customer.status_code == 422
     response = client.post(url(other, "merge/"), {"number": conv.number}, headers=HTMX)
     assert response.status_code == 204 and response["HX-Redirect"] == url(conv)
     other.refresh_from_db()
