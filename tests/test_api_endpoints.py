@@ -106,8 +106,23 @@ def test_assign_team_status_priority_tags(world_a):
 
 
 def test_merge_and_move(world_a):
+    from hotro.connectors.base import InboundMessage
+    from hotro.conversations import actions
+
     client = world_a.client()
-    source, target = world_a.conversation2, world_a.conversation
+    other_customer = post(
+        client,
+        f"/api/v1/conversations/{world_a.conversation2.pk}/merge",
+        {"target_id": str(world_a.conversation.pk)},
+    )
+    assert other_customer.status_code == 422  # two customers' threads are never merged
+    target = world_a.conversation
+    actions.do_change_status(None, target, Status.RESOLVED)
+    again_msg, _ = actions.do_receive_message(
+        world_a.inbox,
+        InboundMessage(external_id="alpha-3", channel="api", sender_address="alpha-c1", text="Lại"),
+    )
+    source = again_msg.conversation
     merged = post(client, f"/api/v1/conversations/{source.pk}/merge", {"target_id": str(target.pk)})
     assert merged.status_code == 200 and merged.json()["id"] == str(target.pk)
     source.refresh_from_db()

@@ -52,12 +52,13 @@ def test_list_shows_health_in_plain_words(client, admin_a, ws_a):
 def test_creating_an_api_inbox_shows_the_secret_once_and_it_signs_webhooks(client, admin_a, ws_a):
     login(client, admin_a)
     response = client.post("/w/alpha/admin/inboxes/new/", {"name": "CRM", "webhook_url": ""})
-    assert response.status_code == 302
+    assert response.status_code == 200  # the secret is in the POST's own response
+    assert "no-store" in response["Cache-Control"]
     inbox = Inbox.objects.get(workspace=ws_a, name="CRM")
-    page = client.get(response["Location"]).content.decode()
     secret = inbox.credentials["webhook_secret"]
-    assert secret in page
-    assert secret not in client.get(response["Location"]).content.decode()  # once only
+    assert secret in response.content.decode()
+    detail = f"/w/alpha/admin/inboxes/{inbox.pk}/"
+    assert secret not in client.get(detail).content.decode()  # once only
     assert AuditEvent.objects.filter(action="inbox.created", object_id=str(inbox.pk)).exists()
     client.logout()
     accepted = signed_post(client, inbox, secret, inbound_payload())
@@ -117,3 +118,15 @@ def test_other_workspaces_inboxes_events_and_deliveries_answer_404(client, admin
     assert client.post(f"/w/alpha/admin/inboxes/{own.pk}/events/{raw_b.pk}/retry/").status_code == 404
     raw_b.refresh_from_db()
     assert raw_b.status == RawEventStatus.MALFORMED
+
+
+def test_it_never_stores_the_new_webhook_secret_in_the_session(client, admin_a, ws_a):
+    from django.contrib.sessions.models import Session
+
+    login(client, admin_a)
+    response = client.post("/w/alpha/admin/inboxes/new/", {"name": "CRM", "webhook_url": ""})
+    secret = Inbox.objects.get(workspace=ws_a, name="CRM").credentials["webhook_secret"]
+    assert secret in response.content.decode()
+    assert secret not in str(dict(client.session))
+    for row in Session.objects.all():
+        assert secret not in row.session_data and secret not in str(row.get_decoded())

@@ -46,7 +46,7 @@ def test_it_numbers_events_per_workspace_and_chains_them(ws_a, ws_b, owner_a):
     assert [e.seq for e in a] == [1, 2, 3] and [e.seq for e in b] == [1, 2]
     assert a[0].prev_hash == audit.GENESIS_HASH
     assert a[1].prev_hash == a[0].hash and a[2].prev_hash == a[1].hash
-    assert a[0].actor_label == f"{owner_a.user.get_username()} (#{owner_a.user.pk})"
+    assert a[0].actor_label == f"owner (#{owner_a.user.pk})"
     assert b[0].actor_label == "system"
     assert verify_chain() == []
 
@@ -214,3 +214,22 @@ def test_concurrent_writers_never_share_a_seq():
     seqs = list(AuditEvent.objects.filter(workspace=ws).order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 101))
     assert verify_chain(ws.pk) == []
+
+
+def test_it_stores_no_e_mail_address_in_the_actor_label(ws_a, owner_a):
+    from hotro.tenancy.actions import do_change_role
+    from hotro.tenancy.models import Membership
+
+    staff = User.objects.create_user(username="lan@alpha.test", email="lan@alpha.test", password=None)
+    member = Membership.objects.create(workspace=ws_a, user=staff, role="agent", display_name="Lan")
+    event = record(ws_a.pk, audit.CONTACT_VIEWED, actor=staff, object_type="contact", object_id="c1")
+    assert event.actor_label == f"agent (#{staff.pk})"
+    do_change_role(member, "admin", actor=owner_a)
+    later = record(ws_a.pk, audit.CONTACT_VIEWED, actor=staff, object_type="contact", object_id="c2")
+    assert later.actor_label == f"admin (#{staff.pk})"  # the role at the time
+    system = record(ws_a.pk, audit.KEYS_ROTATED, actor_label="someone@alpha.test")
+    assert system.actor_label == "system"
+    labels = list(AuditEvent.objects.filter(workspace=ws_a).values_list("actor_label", flat=True))
+    assert labels and not any("@" in label or "Lan" in label for label in labels)
+    assert audit.actor_ref(event) == str(staff.pk)
+    assert verify_chain(ws_a.pk) == []

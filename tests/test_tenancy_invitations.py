@@ -153,3 +153,37 @@ def test_admins_cannot_invite_owners_and_agents_cannot_invite(client, owner_a):
         == 403
     )
     assert not Invitation.objects.exists()
+
+
+def test_it_refuses_a_forwarded_link_to_another_signed_in_account(
+    client, owner_a, owner_b, django_capture_on_commit_callbacks
+):
+    token = _invite(client, owner_a, "invitee@example.test", Role.OWNER, django_capture_on_commit_callbacks)
+    client.force_login(owner_b.user)  # owner@beta.test opens a link sent to invitee@example.test
+    response = client.post(f"/invite/{token}/", follow=True)
+    assert not Membership.objects.filter(workspace=owner_a.workspace, user=owner_b.user).exists()
+    assert "This invitation was sent to another address" in response.content.decode()
+    invitation = Invitation.objects.get(workspace=owner_a.workspace)
+    assert invitation.accepted_at is None  # still usable by the right person
+
+
+def test_it_refuses_accepting_directly_for_an_account_with_another_address(owner_a, owner_b):
+    from django.core.exceptions import ValidationError
+
+    from hotro.privacy.rls import tenant_scope
+    from hotro.tenancy.invitations import do_accept_invitation, do_invite
+
+    with tenant_scope(owner_a.workspace_id):
+        invitation = do_invite(owner_a, "Someone@Example.test", Role.ADMIN)
+    with pytest.raises(ValidationError, match="sent to another address"):
+        do_accept_invitation(invitation, owner_b.user)
+    assert not Membership.objects.filter(workspace=owner_a.workspace, user=owner_b.user).exists()
+
+
+def test_a_signed_in_user_with_the_invited_address_in_other_case_joins(
+    client, owner_a, owner_b, django_capture_on_commit_callbacks
+):
+    token = _invite(client, owner_a, "Owner@Beta.TEST", Role.AGENT, django_capture_on_commit_callbacks)
+    client.force_login(owner_b.user)
+    assert client.post(f"/invite/{token}/").status_code == 302
+    assert Membership.objects.get(workspace=owner_a.workspace, user=owner_b.user).role == Role.AGENT

@@ -7,16 +7,14 @@ query on the ids picked by a correlated subquery of the page query).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
-from django.utils.dateparse import parse_datetime
 
+from hotro.conversations import keyset
 from hotro.conversations.models import Conversation, Direction, Message, Status, Tag
 from hotro.privacy.masking import visible_contact_fields
 
@@ -141,21 +139,23 @@ def count_views(member) -> dict[str, int]:
 
 
 # --- keyset pagination over (last_activity_at, id), newest first ----------------------------------
+ORDER_FIELDS = ("last_activity_at", "pk")
+CURSOR_TYPES = (datetime, uuid.UUID)
+
+
 def encode_cursor(conversation: Conversation) -> str:
-    raw = f"{conversation.last_activity_at.isoformat()}|{conversation.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return keyset.cursor_for(conversation, ORDER_FIELDS)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+    """The position in ``cursor``, or None (start at the top) if it is missing or not valid."""
     if not cursor:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, pk = raw.split("|", 1)
-        at = parse_datetime(stamp)
-        return (at, uuid.UUID(pk)) if at is not None else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        at, pk = keyset.decode_cursor(cursor, types=CURSOR_TYPES)
+    except keyset.InvalidCursor:
         return None
+    return at, pk
 
 
 @dataclass
@@ -197,13 +197,12 @@ def fetch_page(member, filters: Filters, cursor: str = "", page_size: int = PAGE
     qs = apply_filters(member, base_queryset(member), filters)
     position = decode_cursor(cursor)
     if position is not None:
-        at, pk = position
-        qs = qs.filter(Q(last_activity_at__lt=at) | Q(last_activity_at=at, pk__lt=pk))
+        qs = qs.filter(keyset.after(ORDER_FIELDS, position, descending=True))
     qs = (
         qs.select_related("contact", "inbox", "assignee__user", "team")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
         .annotate(last_message_id=_last_message_id())
-        .order_by("-last_activity_at", "-pk")
+        .order_by(*(f"-{f}" for f in ORDER_FIELDS))
     )
     conversations = list(qs[: page_size + 1])
     more = len(conversations) > page_size

@@ -9,8 +9,14 @@ foreign-key checks take ``FOR KEY SHARE``).
 
 Chain: ``hash = SHA256(prev_hash || canonical JSON)`` of (workspace, seq, at, actor, actor_label, ip,
 action, object_type, object_id, data); the first row's ``prev_hash`` is 64 zeros.  The actor's id is
-also written into ``actor_label`` ("name (#id)") so the chain still verifies after the user account is
-deleted (the foreign key is then set to NULL, the only UPDATE the database allows).
+also written into ``actor_label`` so the chain still verifies after the user account is deleted (the
+foreign key is then set to NULL, the only UPDATE the database allows).
+
+No personal data in a row: the table cannot be erased, so ``actor_label`` is the actor's role in the
+workspace at the time and their user id — "admin (#42)" — never a username, name or e-mail address
+(pages resolve the id to a current name while the account exists).  A label given by the caller for
+a system actor is kept only if it is not an e-mail address.  ``ip`` is the client address of the
+request that caused the event (``client_ip``); actions called from views take an ``ip`` argument.
 
 Append-only in the database: on PostgreSQL a trigger (installed after every ``migrate``) rejects
 UPDATE and DELETE on ``hotro_audit_event``.  Code that legitimately deletes a whole workspace (retention
@@ -130,6 +136,21 @@ def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256((event.prev_hash + canonical).encode()).hexdigest()
 
 
+def _actor_label(workspace_id, actor, given: str) -> str:
+    """ "<role> (#<user id>)" for a person, else the caller's label (never an e-mail) or "system"."""
+    if actor is None:
+        given = (given or "").strip()
+        return given if given and "@" not in given else SYSTEM_LABEL
+    from hotro.tenancy.models import Membership
+
+    role = (
+        Membership.objects.filter(workspace_id=workspace_id, user_id=actor.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return f"{role or 'user'} (#{actor.pk})"
+
+
 def _lock_workspace(workspace_id) -> None:
     from hotro.tenancy.models import Workspace
 
@@ -152,7 +173,9 @@ def record(
     """Append one event to the workspace's chain and return it.
 
     Runs in the caller's transaction (a savepoint if there is one).  ``actor`` is a User or None (the
-    system); ``data`` must hold no personal data (ids, field names, counts — never values).
+    system; ``actor_label`` then names the system part, e.g. "retention"); ``ip`` the client address
+    of the request, if any; ``data`` must hold no personal data (ids, field names, counts — never
+    values).
     """
     with transaction.atomic():
         _lock_workspace(workspace_id)
@@ -163,10 +186,7 @@ def record(
             .first()
         )
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        if actor is not None:
-            label = f"{actor_label or actor.get_username()} (#{actor.pk})"
-        else:
-            label = actor_label or SYSTEM_LABEL
+        label = _actor_label(workspace_id, actor, actor_label)
         event = AuditEvent(
             workspace_id=workspace_id,
             seq=seq,

@@ -2,8 +2,10 @@
 
 ``do_*`` are trusted and atomic and write the audit record; ``check_*`` authorize the acting member
 (``AccessDenied`` -> 403) and validate (``ValidationError`` with a sentence saying what to do), then
-call ``do_*``.  Objects passed in were fetched through ``access_*`` helpers, so they belong to the
-actor's workspace.  Invitations live in ``hotro.tenancy.invitations``.
+call ``do_*``.  ``ip`` (optional) is the client address of the request, kept in the audit record.
+Removing a member or changing their role emits the realtime event ``member.removed`` (see
+``_announce_membership_change``).  Objects passed in were fetched through ``access_*`` helpers, so
+they belong to the actor's workspace.  Invitations live in ``hotro.tenancy.invitations``.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def _create_workspace(slug, name, owner_email, password, *, language, time_zone)
 WORKSPACE_SETTINGS = ("name", "time_zone", "language", "mfa_required")
 
 
-def check_update_workspace(actor: Membership, **changes) -> Workspace:
+def check_update_workspace(actor: Membership, *, ip=None, **changes) -> Workspace:
     """Admins change name, time zone and language; only owners change ``mfa_required``."""
     require_admin(actor)
     workspace = actor.workspace
@@ -89,11 +91,13 @@ def check_update_workspace(actor: Membership, **changes) -> Workspace:
         raise ValidationError(_("Choose a time zone from the list."))
     if "language" in changes and changes["language"] not in dict(settings.LANGUAGES):
         raise ValidationError(_("Choose a language from the list."))
-    return do_update_workspace(workspace, actor=actor, **changes)
+    return do_update_workspace(workspace, actor=actor, ip=ip, **changes)
 
 
 @transaction.atomic
-def do_update_workspace(workspace: Workspace, *, actor: Membership | None = None, **changes) -> Workspace:
+def do_update_workspace(
+    workspace: Workspace, *, actor: Membership | None = None, ip=None, **changes
+) -> Workspace:
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     changed = {}
     for field, value in changes.items():
@@ -109,11 +113,29 @@ def do_update_workspace(workspace: Workspace, *, actor: Membership | None = None
             object_type="workspace",
             object_id=workspace.pk,
             data={"changed": changed},
+            ip=ip,
         )
     return workspace
 
 
 # --- members --------------------------------------------------------------------------------------
+MEMBER_REMOVED_EVENT = "member.removed"
+
+
+def _announce_membership_change(target: Membership, reason: str) -> None:
+    """Tell open browsers (after commit) that this membership lost or changed its access.
+
+    The realtime consumer closes every socket of ``membership_id`` on this event, so the browser
+    reconnects (and is checked again) or stops; ``reason`` is "removed" or "role_changed".
+    """
+    from hotro.realtime.events import send_event_on_commit
+
+    send_event_on_commit(
+        target.workspace_id,
+        {"type": MEMBER_REMOVED_EVENT, "membership_id": str(target.pk), "reason": reason},
+    )
+
+
 def do_add_member(workspace: Workspace, user, role: str = Role.AGENT, display_name: str = "") -> Membership:
     return Membership.objects.create(workspace=workspace, user=user, role=role, display_name=display_name)
 
@@ -133,17 +155,17 @@ def _require_may_manage(actor: Membership, target: Membership, new_role: str | N
         raise AccessDenied(_("Only an owner can make someone an owner or change an owner's access."))
 
 
-def check_change_role(actor: Membership, target: Membership, role: str) -> Membership:
+def check_change_role(actor: Membership, target: Membership, role: str, *, ip=None) -> Membership:
     if role not in Role.values:
         raise ValidationError(_("Choose a role from the list."))
     if not target.is_active:
         raise ValidationError(_("This person is no longer a member of the workspace."))
     _require_may_manage(actor, target, role)
-    return do_change_role(target, role, actor=actor)
+    return do_change_role(target, role, actor=actor, ip=ip)
 
 
 @transaction.atomic
-def do_change_role(target: Membership, role: str, *, actor: Membership | None = None) -> Membership:
+def do_change_role(target: Membership, role: str, *, actor: Membership | None = None, ip=None) -> Membership:
     """Change a member's role; refuses to leave the workspace without an active owner."""
     owners = _lock_owners(target.workspace_id)
     target = Membership.objects.select_for_update().get(pk=target.pk)
@@ -161,19 +183,21 @@ def do_change_role(target: Membership, role: str, *, actor: Membership | None = 
         object_type="membership",
         object_id=target.pk,
         data={"from": previous, "to": role},
+        ip=ip,
     )
+    _announce_membership_change(target, "role_changed")
     return target
 
 
-def check_remove_member(actor: Membership, target: Membership) -> Membership:
+def check_remove_member(actor: Membership, target: Membership, *, ip=None) -> Membership:
     if not target.is_active:
         raise ValidationError(_("This person is no longer a member of the workspace."))
     _require_may_manage(actor, target)
-    return do_remove_member(target, actor=actor)
+    return do_remove_member(target, actor=actor, ip=ip)
 
 
 @transaction.atomic
-def do_remove_member(target: Membership, *, actor: Membership | None = None) -> Membership:
+def do_remove_member(target: Membership, *, actor: Membership | None = None, ip=None) -> Membership:
     """Deactivate a membership (history keeps pointing at it) and drop its team memberships."""
     owners = _lock_owners(target.workspace_id)
     target = Membership.objects.select_for_update().get(pk=target.pk)
@@ -191,7 +215,9 @@ def do_remove_member(target: Membership, *, actor: Membership | None = None) -> 
         object_type="membership",
         object_id=target.pk,
         data={"role": target.role},
+        ip=ip,
     )
+    _announce_membership_change(target, "removed")
     return target
 
 
@@ -203,59 +229,63 @@ def _team_name(name: str) -> str:
     return name
 
 
-def check_create_team(actor: Membership, name: str) -> Team:
+def check_create_team(actor: Membership, name: str, *, ip=None) -> Team:
     require_admin(actor)
-    return do_create_team(actor.workspace, _team_name(name), actor=actor)
+    return do_create_team(actor.workspace, _team_name(name), actor=actor, ip=ip)
 
 
-def do_create_team(workspace: Workspace, name: str, *, actor: Membership | None = None) -> Team:
+def do_create_team(workspace: Workspace, name: str, *, actor: Membership | None = None, ip=None) -> Team:
     try:
         with transaction.atomic():
             team = Team.objects.create(workspace=workspace, name=name)
-            audit(workspace.pk, "team.created", actor=actor, object_type="team", object_id=team.pk)
+            audit(workspace.pk, "team.created", actor=actor, object_type="team", object_id=team.pk, ip=ip)
     except IntegrityError as exc:
         raise ValidationError(_("A team with this name already exists. Choose another name.")) from exc
     return team
 
 
-def check_rename_team(actor: Membership, team: Team, name: str) -> Team:
+def check_rename_team(actor: Membership, team: Team, name: str, *, ip=None) -> Team:
     require_admin(actor)
-    return do_rename_team(team, _team_name(name), actor=actor)
+    return do_rename_team(team, _team_name(name), actor=actor, ip=ip)
 
 
-def do_rename_team(team: Team, name: str, *, actor: Membership | None = None) -> Team:
+def do_rename_team(team: Team, name: str, *, actor: Membership | None = None, ip=None) -> Team:
     if team.name == name:
         return team
     try:
         with transaction.atomic():
             team.name = name
             team.save(update_fields=["name"])
-            audit(team.workspace_id, "team.renamed", actor=actor, object_type="team", object_id=team.pk)
+            audit(
+                team.workspace_id, "team.renamed", actor=actor, object_type="team", object_id=team.pk, ip=ip
+            )
     except IntegrityError as exc:
         raise ValidationError(_("A team with this name already exists. Choose another name.")) from exc
     return team
 
 
-def check_delete_team(actor: Membership, team: Team) -> None:
+def check_delete_team(actor: Membership, team: Team, *, ip=None) -> None:
     require_admin(actor)
-    do_delete_team(team, actor=actor)
+    do_delete_team(team, actor=actor, ip=ip)
 
 
 @transaction.atomic
-def do_delete_team(team: Team, *, actor: Membership | None = None) -> None:
-    audit(team.workspace_id, "team.deleted", actor=actor, object_type="team", object_id=team.pk)
+def do_delete_team(team: Team, *, actor: Membership | None = None, ip=None) -> None:
+    audit(team.workspace_id, "team.deleted", actor=actor, object_type="team", object_id=team.pk, ip=ip)
     team.delete()
 
 
-def check_add_team_member(actor: Membership, team: Team, member: Membership) -> TeamMember:
+def check_add_team_member(actor: Membership, team: Team, member: Membership, *, ip=None) -> TeamMember:
     require_admin(actor)
     if member.workspace_id != team.workspace_id or not member.is_active:
         raise ValidationError(_("Only active members of this workspace can join its teams."))
-    return do_add_team_member(team, member, actor=actor)
+    return do_add_team_member(team, member, actor=actor, ip=ip)
 
 
 @transaction.atomic
-def do_add_team_member(team: Team, member: Membership, *, actor: Membership | None = None) -> TeamMember:
+def do_add_team_member(
+    team: Team, member: Membership, *, actor: Membership | None = None, ip=None
+) -> TeamMember:
     link, created = TeamMember.objects.get_or_create(
         workspace_id=team.workspace_id, team=team, membership=member
     )
@@ -267,17 +297,20 @@ def do_add_team_member(team: Team, member: Membership, *, actor: Membership | No
             object_type="team",
             object_id=team.pk,
             data={"membership": str(member.pk)},
+            ip=ip,
         )
     return link
 
 
-def check_remove_team_member(actor: Membership, team: Team, member: Membership) -> None:
+def check_remove_team_member(actor: Membership, team: Team, member: Membership, *, ip=None) -> None:
     require_admin(actor)
-    do_remove_team_member(team, member, actor=actor)
+    do_remove_team_member(team, member, actor=actor, ip=ip)
 
 
 @transaction.atomic
-def do_remove_team_member(team: Team, member: Membership, *, actor: Membership | None = None) -> None:
+def do_remove_team_member(
+    team: Team, member: Membership, *, actor: Membership | None = None, ip=None
+) -> None:
     deleted, _rows = TeamMember.objects.filter(
         workspace_id=team.workspace_id, team=team, membership=member
     ).delete()
@@ -289,4 +322,5 @@ def do_remove_team_member(team: Team, member: Membership, *, actor: Membership |
             object_type="team",
             object_id=team.pk,
             data={"membership": str(member.pk)},
+            ip=ip,
         )

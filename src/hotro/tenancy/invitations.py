@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from hotro.privacy.blind import email_index, normalize_email
 from hotro.privacy.rls import system_scope, tenant_scope
@@ -87,7 +88,7 @@ def _require_may_invite(actor: Membership, role: str) -> None:
         raise AccessDenied(_("Only an owner can invite another owner."))
 
 
-def check_invite(actor: Membership, email: str, role: str) -> Invitation:
+def check_invite(actor: Membership, email: str, role: str, *, ip=None) -> Invitation:
     _require_may_invite(actor, role)
     email = normalize_email(email)
     User = get_user_model()
@@ -100,11 +101,11 @@ def check_invite(actor: Membership, email: str, role: str) -> Invitation:
     ):
         if invitation.email == email:
             raise ValidationError(_("This address already has a pending invitation. Resend it instead."))
-    return do_invite(actor, email, role)
+    return do_invite(actor, email, role, ip=ip)
 
 
 @transaction.atomic
-def do_invite(actor: Membership, email: str, role: str) -> Invitation:
+def do_invite(actor: Membership, email: str, role: str, *, ip=None) -> Invitation:
     """Create the invitation and e-mail its link after commit; audited as ``member.invited``."""
     email = normalize_email(email)
     invitation = Invitation(
@@ -123,20 +124,21 @@ def do_invite(actor: Membership, email: str, role: str) -> Invitation:
         object_type="invitation",
         object_id=invitation.pk,
         data={"role": role},
+        ip=ip,
     )
     transaction.on_commit(lambda: send_invitation(invitation.workspace_id, invitation.pk, token))
     return invitation
 
 
-def check_resend_invitation(actor: Membership, invitation: Invitation) -> Invitation:
+def check_resend_invitation(actor: Membership, invitation: Invitation, *, ip=None) -> Invitation:
     _require_may_invite(actor, invitation.role)
     if invitation.accepted_at or invitation.revoked_at:
         raise ValidationError(_("This invitation was already used or revoked. Send a new one."))
-    return do_resend_invitation(invitation, actor=actor)
+    return do_resend_invitation(invitation, actor=actor, ip=ip)
 
 
 @transaction.atomic
-def do_resend_invitation(invitation: Invitation, *, actor: Membership | None = None) -> Invitation:
+def do_resend_invitation(invitation: Invitation, *, actor: Membership | None = None, ip=None) -> Invitation:
     """A fresh token and expiry (the old link stops working), and the e-mail again."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     token = _new_token(invitation)
@@ -147,18 +149,19 @@ def do_resend_invitation(invitation: Invitation, *, actor: Membership | None = N
         actor=actor,
         object_type="invitation",
         object_id=invitation.pk,
+        ip=ip,
     )
     transaction.on_commit(lambda: send_invitation(invitation.workspace_id, invitation.pk, token))
     return invitation
 
 
-def check_revoke_invitation(actor: Membership, invitation: Invitation) -> Invitation:
+def check_revoke_invitation(actor: Membership, invitation: Invitation, *, ip=None) -> Invitation:
     _require_may_invite(actor, invitation.role)
-    return do_revoke_invitation(invitation, actor=actor)
+    return do_revoke_invitation(invitation, actor=actor, ip=ip)
 
 
 @transaction.atomic
-def do_revoke_invitation(invitation: Invitation, *, actor: Membership | None = None) -> Invitation:
+def do_revoke_invitation(invitation: Invitation, *, actor: Membership | None = None, ip=None) -> Invitation:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.revoked_at or invitation.accepted_at:
         return invitation
@@ -170,15 +173,30 @@ def do_revoke_invitation(invitation: Invitation, *, actor: Membership | None = N
         actor=actor,
         object_type="invitation",
         object_id=invitation.pk,
+        ip=ip,
     )
     return invitation
+
+
+WRONG_ADDRESS = gettext_noop(
+    "This invitation was sent to another address. Sign out and open the link again, or ask for a new "
+    "invitation."
+)
+
+
+def is_for_user(invitation: Invitation, user) -> bool:
+    """Whether ``user``'s account has the invited address (the link alone proves nothing: it can be
+    forwarded).  Call inside the invitation's ``tenant_scope`` (the address is decrypted)."""
+    email = getattr(user, "email", "") or ""
+    return bool(email) and normalize_email(email) == normalize_email(invitation.email or "")
 
 
 def do_accept_invitation(invitation: Invitation, user) -> Membership:
     """Make ``user`` a member with the invited role (re-activating a former membership).
 
-    Raises ValidationError when the invitation is no longer usable or the user is already an active
-    member.  Safe against double submission: the invitation row is locked and marked accepted.
+    Raises ValidationError when the invitation is no longer usable, was sent to another address than
+    the user's, or the user is already an active member.  Safe against double submission: the
+    invitation row is locked and marked accepted.
     """
     with tenant_scope(invitation.workspace_id), transaction.atomic():
         return _accept(invitation, user)
@@ -188,6 +206,8 @@ def _accept(invitation: Invitation, user) -> Membership:
     invitation = Invitation.objects.select_for_update().select_related("workspace").get(pk=invitation.pk)
     if not is_usable(invitation):
         raise ValidationError(_("This invitation has expired or was revoked. Ask for a new one."))
+    if not is_for_user(invitation, user):
+        raise ValidationError(_(WRONG_ADDRESS))
     member = (
         Membership.objects.select_for_update().filter(workspace_id=invitation.workspace_id, user=user).first()
     )

@@ -17,6 +17,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from hotro.privacy.audit import client_ip
+
 from . import actions, invitations
 from .access import AccessDenied, access_membership, access_object, access_team
 from .forms import InviteForm, RoleForm, TeamForm, TeamMemberForm, WorkspaceSettingsForm
@@ -72,7 +74,7 @@ def workspace_settings(request, slug):
         changes = dict(form.cleaned_data)
         if not is_owner:
             changes.pop("mfa_required")
-        actions.check_update_workspace(member, **changes)
+        actions.check_update_workspace(member, ip=client_ip(request), **changes)
         messages.success(request, _("Workspace settings saved."))
         return redirect("settings_workspace", slug=slug)
     return _page(request, "tenancy/workspace.html", {"form": form, "section": "workspace"})
@@ -106,7 +108,7 @@ def member_role(request, slug, member_id):
     target = access_membership(request.member, member_id)
     form = RoleForm(request.POST)
     if form.is_valid():
-        actions.check_change_role(request.member, target, form.cleaned_data["role"])
+        actions.check_change_role(request.member, target, form.cleaned_data["role"], ip=client_ip(request))
         messages.success(request, _("Role changed."))
     else:
         _form_errors(request, form)
@@ -118,7 +120,7 @@ def member_role(request, slug, member_id):
 @refusals
 def member_remove(request, slug, member_id):
     target = access_membership(request.member, member_id)
-    actions.check_remove_member(request.member, target)
+    actions.check_remove_member(request.member, target, ip=client_ip(request))
     messages.success(request, _("Member removed."))
     if target.pk == request.member.pk:
         return redirect("/")
@@ -131,7 +133,9 @@ def member_remove(request, slug, member_id):
 def invitation_create(request, slug):
     form = InviteForm(request.POST, can_invite_owner=request.member.has_role(Role.OWNER))
     if form.is_valid():
-        invitations.check_invite(request.member, form.cleaned_data["email"], form.cleaned_data["role"])
+        invitations.check_invite(
+            request.member, form.cleaned_data["email"], form.cleaned_data["role"], ip=client_ip(request)
+        )
         messages.success(request, _("Invitation sent. The link works for 7 days."))
     else:
         _form_errors(request, form)
@@ -143,7 +147,7 @@ def invitation_create(request, slug):
 @refusals
 def invitation_resend(request, slug, invitation_id):
     invitation = access_object(request.member, Invitation.objects.all(), invitation_id)
-    invitations.check_resend_invitation(request.member, invitation)
+    invitations.check_resend_invitation(request.member, invitation, ip=client_ip(request))
     messages.success(request, _("Invitation sent again. The earlier link no longer works."))
     return redirect("settings_members", slug=slug)
 
@@ -153,7 +157,7 @@ def invitation_resend(request, slug, invitation_id):
 @refusals
 def invitation_revoke(request, slug, invitation_id):
     invitation = access_object(request.member, Invitation.objects.all(), invitation_id)
-    invitations.check_revoke_invitation(request.member, invitation)
+    invitations.check_revoke_invitation(request.member, invitation, ip=client_ip(request))
     messages.success(request, _("Invitation revoked."))
     return redirect("settings_members", slug=slug)
 
@@ -164,7 +168,7 @@ def teams(request, slug):
     form = TeamForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            team = actions.check_create_team(request.member, form.cleaned_data["name"])
+            team = actions.check_create_team(request.member, form.cleaned_data["name"], ip=client_ip(request))
             messages.success(request, _("Team created."))
             return redirect("settings_team", slug=slug, team_id=team.pk)
         _form_errors(request, form)
@@ -179,7 +183,7 @@ def team_detail(request, slug, team_id):
     form = TeamForm(request.POST or None, initial={"name": team.name})
     if request.method == "POST":
         if form.is_valid():
-            actions.check_rename_team(request.member, team, form.cleaned_data["name"])
+            actions.check_rename_team(request.member, team, form.cleaned_data["name"], ip=client_ip(request))
             messages.success(request, _("Team renamed."))
             return redirect("settings_team", slug=slug, team_id=team.pk)
         _form_errors(request, form)
@@ -200,7 +204,7 @@ def team_detail(request, slug, team_id):
 @refusals
 def team_delete(request, slug, team_id):
     team = access_team(request.member, team_id)
-    actions.check_delete_team(request.member, team)
+    actions.check_delete_team(request.member, team, ip=client_ip(request))
     messages.success(request, _("Team deleted."))
     return redirect("settings_teams", slug=slug)
 
@@ -211,7 +215,7 @@ def team_delete(request, slug, team_id):
 def team_member_add(request, slug, team_id):
     team = access_team(request.member, team_id)
     target = access_membership(request.member, request.POST.get("membership", ""))
-    actions.check_add_team_member(request.member, team, target)
+    actions.check_add_team_member(request.member, team, target, ip=client_ip(request))
     messages.success(request, _("Member added to the team."))
     return redirect("settings_team", slug=slug, team_id=team.pk)
 
@@ -222,6 +226,6 @@ def team_member_add(request, slug, team_id):
 def team_member_remove(request, slug, team_id, member_id):
     team = access_team(request.member, team_id)
     target = access_membership(request.member, member_id)
-    actions.check_remove_team_member(request.member, team, target)
+    actions.check_remove_team_member(request.member, team, target, ip=client_ip(request))
     messages.success(request, _("Member removed from the team."))
     return redirect("settings_team", slug=slug, team_id=team.pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -22,6 +23,18 @@ def short_time(value) -> str:
     if local.year == today.year:
         return format_date(local, "d/m")
     return format_date(local, "d/m/Y")
+
+
+@register.filter
+def sanitized_html(value) -> str:
+    """A message's HTML cleaned again at render (nh3, the same rules as on receive), safe to show.
+
+    Stored HTML is sanitized on write; this second pass means a row written any other way (an
+    import, a migration, a bug) still cannot put a script in an agent's page.
+    """
+    from hotro.conversations.actions.receive import sanitize_html
+
+    return mark_safe(sanitize_html(str(value))) if value else ""  # noqa: S308 - nh3 output
 
 
 @register.filter

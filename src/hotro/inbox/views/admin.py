@@ -1,5 +1,10 @@
 """Inbox administration (admins and owners): health, creating API inboxes, failed events and
-deliveries with retry buttons."""
+deliveries with retry buttons.
+
+A new API inbox's webhook secret is shown once, in the response to the creating POST itself (marked
+``no-store``); it is never put in the session, the URL or a cookie, so only the inbox's encrypted
+credentials hold it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,7 +28,6 @@ from ..forms import ApiInboxForm
 
 admin_required = member_required(role=Role.ADMIN)
 PROBLEM_LIMIT = 50
-SECRET_SESSION_KEY = "hotro_new_inbox_secret"
 
 HEALTH_WORDS = {
     InboxHealth.OK: gettext_lazy("Working"),
@@ -80,18 +85,20 @@ def inbox_create(request, slug):
                 object_id=str(inbox.pk),
                 data={"connector": inbox.connector},
             )
-            # shown once, on the next page; popped there so a reload no longer shows it
-            request.session[SECRET_SESSION_KEY] = {"inbox": str(inbox.pk), "secret": secret}
-            return redirect("inbox_admin_detail", slug=slug, inbox_id=inbox.pk)
+            # shown once, in this response only: reloading the detail page never shows it again
+            response = _detail_page(request, inbox, secret=secret)
+            add_never_cache_headers(response)
+            return response
     return render(request, "inbox/admin/inbox_new.html", {"form": form, "section": "inboxes"})
 
 
 @admin_required
 def inbox_detail(request, slug, inbox_id):
-    inbox = access_inbox(request.member, inbox_id)
+    return _detail_page(request, access_inbox(request.member, inbox_id))
+
+
+def _detail_page(request, inbox, *, secret: str = ""):
     inbox.health_words = HEALTH_WORDS.get(inbox.health, inbox.health)
-    shown = request.session.pop(SECRET_SESSION_KEY, None)
-    secret = shown["secret"] if shown and shown.get("inbox") == str(inbox.pk) else ""
     raw_events = list(
         RawEvent.objects.filter(workspace_id=request.workspace.pk, inbox=inbox, status__in=RAW_PROBLEMS)
         .only("id", "workspace", "inbox", "event_id", "status", "attempts", "error", "received_at")
