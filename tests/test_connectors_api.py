@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
@@ -13,6 +15,7 @@ from django.utils import translation
 from hotro.connectors import http
 from hotro.connectors.api import MalformedInbound, accept_api_inbound, create_api_inbox, verify_signature
 from hotro.connectors.api.connector import ApiConnector
+from hotro.connectors.api.fake import FakeReceiver
 from hotro.connectors.api.signing import SignatureError, compute_signature, signature_header
 from hotro.connectors.base import ConnectorError, MalformedEvent
 from hotro.connectors.models import RawEvent, RawEventStatus
@@ -93,8 +96,9 @@ def test_create_api_inbox_stores_the_secret_encrypted(ws_a):
 def test_accept_api_inbound_is_idempotent_on_external_id(ws_a, django_capture_on_commit_callbacks):
     inbox, _ = create_api_inbox(ws_a, "CRM", "")
     with django_capture_on_commit_callbacks() as callbacks:
-        raw = accept_api_inbound(inbox, json.loads(fixture("inbound__text")))
-        again = accept_api_inbound(inbox, fixture("inbound__text"))
+        raw, created = accept_api_inbound(inbox, json.loads(fixture("inbound__text")))
+        again, created_again = accept_api_inbound(inbox, fixture("inbound__text"))
+    assert created is True and created_again is False
     assert raw.pk == again.pk and raw.event_id == "crm-msg-1001" and raw.status == RawEventStatus.RECEIVED
     assert len(callbacks) == 1
 
@@ -131,3 +135,64 @@ def test_egress_guard_refuses_private_addresses_unless_allowed(settings, url):
 def test_egress_guard_refuses_other_schemes(settings):
     with pytest.raises(ConnectorError, match="not an http"):
         http.check_destination("file:///etc/passwd")
+
+
+PUBLIC_IP = "93.184.215.14"
+
+
+def rebinding_resolver(monkeypatch):
+    """A resolver that answers a public address to the first question and 127.0.0.1 afterwards."""
+    answers = []
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, port, *args, **kwargs)
+        address = PUBLIC_IP if not answers else "127.0.0.1"
+        answers.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return answers
+
+
+def test_dns_rebinding_cannot_steer_a_webhook_to_localhost(settings, monkeypatch):
+    settings.HOTRO_ALLOW_PRIVATE_WEBHOOKS = False
+    answers = rebinding_resolver(monkeypatch)
+    with FakeReceiver("whsec_x") as rx:
+        url = f"http://rebind.example:{rx.server.server_address[1]}/hooks/hotro"
+        with pytest.raises(ConnectorError):  # the pinned public address does not answer offline
+            http.post(url, content=b"{}", headers={}, timeout=0.3)
+        assert rx.attempts == [] and rx.rejected == 0 and not rx.received_event.is_set()
+    assert answers == [PUBLIC_IP]  # resolved once, by the check; the connection used that answer
+
+
+def test_a_pinned_request_keeps_the_name_for_host_and_tls(settings, monkeypatch):
+    settings.HOTRO_ALLOW_PRIVATE_WEBHOOKS = False
+    rebinding_resolver(monkeypatch)
+    seen = []
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(204)))
+    monkeypatch.setattr(http, "shared_client", lambda timeout, hostname="": client)
+    response = http.post("https://rebind.example:8443/hook?a=1", content=b"{}", headers={"X-A": "1"})
+    assert response.status_code == 204
+    (request,) = seen
+    assert request.url == httpx.URL(f"https://{PUBLIC_IP}:8443/hook?a=1")
+    assert request.headers["host"] == "rebind.example:8443" and request.headers["x-a"] == "1"
+    assert request.extensions["sni_hostname"] == "rebind.example"
+
+
+def test_refused_payloads_are_described_without_their_values(ws_a):
+    inbox, _ = create_api_inbox(ws_a, "CRM", "")
+    long_email = "nguyen.thi.lan." * 20 + "@example.vn"
+    with pytest.raises(MalformedInbound) as too_long:
+        accept_api_inbound(inbox, {"external_id": "e1", "contact": {"email": long_email}, "text": "hi"})
+    attachment = {"filename": "cccd-nguyen-thi-lan.jpg", "data_base64": "!!not base64!!"}
+    with pytest.raises(MalformedInbound) as bad_file:
+        accept_api_inbound(
+            inbox, {"external_id": "e2", "contact": {"external_id": "c"}, "attachments": [attachment]}
+        )
+    first = RawEvent.objects.get(pk=too_long.value.raw_event.pk)
+    second = RawEvent.objects.get(pk=bad_file.value.raw_event.pk)
+    assert first.error == "contact.email: string_too_long" == str(too_long.value)
+    assert second.error == "attachments.0.data_base64: not valid base64"
+    assert "nguyen" not in first.error + second.error

@@ -152,7 +152,7 @@ def test_it_retries_transient_failures_with_backoff_then_gives_up(flaky, setting
     raw, created = ingress.accept_event(flaky, "ev-1", "{}", {})
     raw.refresh_from_db()
     assert created and raw.status == RawEventStatus.FAILED and raw.attempts == 1
-    assert "ConnectionError" in raw.error
+    assert "ConnectionError" in raw.error and "hiccup" not in raw.error  # the class, never the message
     first_delay = raw.next_attempt_at - timezone.now()
     assert timedelta(seconds=settings.HOTRO_RETRY_BASE_SECONDS * 0.7) < first_delay
     # not due yet: a second run does nothing
@@ -204,3 +204,37 @@ def test_recovery_processes_events_whose_enqueue_was_lost(flaky):
     assert recover_stalled()["raw_events"] == 2
     assert set(RawEvent.objects.values_list("status", flat=True)) == {RawEventStatus.PROCESSED}
     assert RawEvent.objects.get(pk=abandoned.pk).attempts == 1
+
+
+class LeakyConnector(Connector):
+    """Raises errors whose messages quote the payload (as real libraries do)."""
+
+    key = "leaky"
+
+    def verify(self, request, inbox):
+        return None
+
+    def parse(self, raw_event):
+        if raw_event.event_id == "bad-value":
+            raise ValueError(f"cannot read {raw_event.payload}")
+        raise KeyError(raw_event.payload)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_error_columns_keep_class_names_never_payload_content(ws_a):
+    from hotro.connectors.models import Inbox
+
+    registry.register(LeakyConnector)
+    try:
+        inbox = Inbox.objects.create(workspace=ws_a, connector="leaky", name="Leaky", credentials={})
+        secret = "Nguyễn Thị Lan, lan@example.vn"
+        unreadable, _ = ingress.accept_event(inbox, "bad-value", secret, {})
+        failing, _ = ingress.accept_event(inbox, "crash", secret, {})
+    finally:
+        registry.unregister("leaky")
+    unreadable.refresh_from_db()
+    failing.refresh_from_db()
+    assert unreadable.status == RawEventStatus.MALFORMED and "ValueError" in unreadable.error
+    assert failing.status == RawEventStatus.FAILED and "KeyError" in failing.error
+    for row in (unreadable, failing):
+        assert "lan@example.vn" not in row.error and "Lan" not in row.error

@@ -180,8 +180,8 @@ def test_a_claimed_delivery_is_not_sent_twice_until_its_lease_expires(inbox, rec
     receiver.fail_next(1, status=500)
     _message, delivery = reply(inbox)
     make_due(delivery)
-    assert outbox.claim_delivery(str(delivery.pk), "worker-a") is True
-    assert outbox.claim_delivery(str(delivery.pk), "worker-b") is False
+    assert outbox.DELIVERIES.claim(str(delivery.pk), "worker-a") is not None
+    assert outbox.DELIVERIES.claim(str(delivery.pk), "worker-b") is None
     assert outbox.run_delivery(str(delivery.pk)) == DeliveryStatus.SENDING
     assert recover_stalled()["deliveries"] == 0  # lease still running
     Delivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))

@@ -96,3 +96,42 @@ def test_rate_limit_counts_hits_per_key_and_window():
     assert all(rate_limit(key, 3, 60) for _ in range(3))
     assert not rate_limit(key, 3, 60)
     assert rate_limit(key + ":other", 3, 60)
+
+
+def test_a_public_verification_never_creates_the_secret(ws_a):
+    from hotro.connectors.models import Inbox
+
+    inbox = Inbox.objects.create(workspace=ws_a, connector="livechat", name="Old", credentials={})
+    assert not verify_identity(inbox, "user-42", "0" * 64)
+    assert Inbox.objects.get(pk=inbox.pk).credentials == {}
+
+
+def test_the_lazy_secret_merges_into_current_credentials_and_is_made_once(ws_a):
+    from hotro.connectors.models import Inbox
+
+    inbox = Inbox.objects.create(
+        workspace=ws_a, connector="api", name="Old", credentials={"webhook_secret": "a"}
+    )
+    stale_1, stale_2 = Inbox.objects.get(pk=inbox.pk), Inbox.objects.get(pk=inbox.pk)
+    inbox.credentials = {"webhook_secret": "rotated"}
+    inbox.save(update_fields=["credentials"])
+    first = identity_secret(stale_1)
+    assert identity_secret(stale_2) == first  # the second caller finds the first one's secret
+    assert Inbox.objects.get(pk=inbox.pk).credentials == {
+        "webhook_secret": "rotated",
+        "identity_secret": first,
+    }
+    rotated = rotate_identity_secret(stale_2)
+    assert rotated != first
+    assert Inbox.objects.get(pk=inbox.pk).credentials == {
+        "webhook_secret": "rotated",
+        "identity_secret": rotated,
+    }
+
+
+def test_a_new_livechat_inbox_has_its_secret_from_the_start(ws_a):
+    from hotro.connectors.models import Inbox
+
+    inbox = make_inbox(ws_a)
+    stored = Inbox.objects.get(pk=inbox.pk).credentials["identity_secret"]
+    assert len(stored) >= 32 and identity_secret(inbox) == stored

@@ -14,18 +14,17 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
 from hotro.privacy.rls import system_scope, tenant_scope
 
 from .base import MalformedEvent
+from .leases import Claim, LeasedWork
 from .models import Inbox, RawEvent, RawEventStatus
 from .registry import get_connector
-from .scheduling import backoff_delay, enqueue_on_commit, lease
+from .scheduling import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -75,72 +74,73 @@ def process_raw_event(raw_event_id: str) -> str:
     return run_raw_event(raw_event_id)
 
 
-def claim_raw_event(raw_event_id: str) -> bool:
-    """Conditional UPDATE: received/failed (and due) or processing with an expired lease -> processing."""
-    now = timezone.now()
-    due = Q(status__in=[RawEventStatus.RECEIVED, RawEventStatus.FAILED]) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    abandoned = Q(status=RawEventStatus.PROCESSING, claimed_until__lt=now)
-    with system_scope():
-        return bool(
-            RawEvent.objects.filter(pk=raw_event_id)
-            .filter(due | abandoned)
-            .update(status=RawEventStatus.PROCESSING, claimed_until=now + lease(), attempts=F("attempts") + 1)
-        )
+RAW_EVENTS = LeasedWork(
+    model=RawEvent,
+    due_statuses=(RawEventStatus.RECEIVED, RawEventStatus.FAILED),
+    working=RawEventStatus.PROCESSING,
+    retrying=RawEventStatus.FAILED,
+    given_up=RawEventStatus.DEAD,
+    error_field="error",
+    max_attempts_setting="HOTRO_RAW_EVENT_MAX_ATTEMPTS",
+    task=lambda: process_raw_event,
+)
+
+
+def failure_text(exc: Exception) -> str:
+    """What an admin sees for a failed attempt: a fixed sentence and the exception's class, never
+    its message (which may quote the payload: names, addresses, text)."""
+    return f"Processing failed ({type(exc).__name__}); it is retried automatically."
+
+
+def malformed_text(exc: ValueError) -> str:
+    """A connector's ``MalformedEvent`` says in words what is wrong (and by contract quotes no
+    content); any other ``ValueError`` is named by its class only."""
+    if isinstance(exc, MalformedEvent):
+        return str(exc)
+    return f"The event could not be read ({type(exc).__name__})."
 
 
 def run_raw_event(raw_event_id: str) -> str:
-    """Process one raw event if this worker wins the claim; returns the resulting status."""
-    if not claim_raw_event(raw_event_id):
-        with system_scope():
-            return (
-                RawEvent.objects.filter(pk=raw_event_id).values_list("status", flat=True).first() or "missing"
-            )
-    with system_scope():
-        raw = RawEvent.objects.select_related("inbox").get(pk=raw_event_id)
+    """Process one raw event if this worker wins the claim; returns the resulting status.
+
+    The claim runs in system scope (the workspace is not known yet); loading, parsing, storing the
+    messages and the bookkeeping run in the event's workspace scope."""
+    claim = RAW_EVENTS.claim(raw_event_id)
+    if claim is None:
+        return RAW_EVENTS.status_of(raw_event_id)
     try:
-        connector = get_connector(raw.inbox.connector)
-        messages = connector.parse(raw)
-    except ValueError as exc:  # MalformedEvent, JSON and validation errors: retrying cannot help
-        reason = str(exc) if isinstance(exc, MalformedEvent) else f"{type(exc).__name__}: {exc}"
-        return _finish(raw, RawEventStatus.MALFORMED, error=reason)
+        with claim.scope():
+            raw = RawEvent.objects.select_related("inbox").get(pk=claim.pk)
+            connector = get_connector(raw.inbox.connector)
+            try:
+                messages = connector.parse(raw)
+            except ValueError as exc:  # MalformedEvent, JSON and validation errors: retrying cannot help
+                return _finish(claim, RawEventStatus.MALFORMED, error=malformed_text(exc))
+            with transaction.atomic():
+                for message in messages:
+                    connector.receive(raw.inbox, message)
+                return _finish(claim, RawEventStatus.PROCESSED)
     except Exception as exc:
-        return _fail(raw, exc)
-    try:
-        with tenant_scope(raw.workspace_id), transaction.atomic():
-            for message in messages:
-                connector.receive(raw.inbox, message)
-            return _finish(raw, RawEventStatus.PROCESSED)
-    except Exception as exc:
-        return _fail(raw, exc)
+        return _fail(claim, exc)
 
 
-def _finish(raw: RawEvent, status: str, error: str = "") -> str:
-    now = timezone.now()
-    with tenant_scope(raw.workspace_id):
-        RawEvent.objects.filter(pk=raw.pk, status=RawEventStatus.PROCESSING).update(
-            status=status, error=error[:MAX_ERROR], processed_at=now, claimed_until=None, next_attempt_at=None
-        )
+def _finish(claim: Claim, status: str, error: str = "") -> str:
+    RAW_EVENTS.held(claim).update(
+        status=status,
+        error=error[:MAX_ERROR],
+        processed_at=timezone.now(),
+        claimed_until=None,
+        next_attempt_at=None,
+    )
     if status == RawEventStatus.MALFORMED:
-        log.warning("raw event %s is malformed; kept for an admin", raw.pk)
+        log.warning("raw event %s is malformed; kept for an admin", claim.pk)
     return status
 
 
-def _fail(raw: RawEvent, exc: Exception) -> str:
+def _fail(claim: Claim, exc: Exception) -> str:
     """A transient failure: retry later with backoff, or give up (``dead``) after the last attempt."""
-    raw.refresh_from_db(fields=["attempts"])
-    error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-    log.warning("raw event %s failed (attempt %s): %s", raw.pk, raw.attempts, type(exc).__name__)
-    with tenant_scope(raw.workspace_id):
-        qs = RawEvent.objects.filter(pk=raw.pk, status=RawEventStatus.PROCESSING)
-        if raw.attempts >= settings.HOTRO_RAW_EVENT_MAX_ATTEMPTS:
-            qs.update(status=RawEventStatus.DEAD, error=error, claimed_until=None, next_attempt_at=None)
-            return RawEventStatus.DEAD
-        when = timezone.now() + backoff_delay(raw.attempts)
-        if qs.update(status=RawEventStatus.FAILED, error=error, claimed_until=None, next_attempt_at=when):
-            enqueue_on_commit(process_raw_event, str(raw.pk), when)
-    return RawEventStatus.FAILED
+    log.warning("raw event %s failed (attempt %s): %s", claim.pk, claim.attempts, type(exc).__name__)
+    return RAW_EVENTS.fail(claim, failure_text(exc)[:MAX_ERROR]).status
 
 
 def retry_raw_event(raw_event_id: str) -> bool:

@@ -14,7 +14,6 @@ import logging
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,9 +22,10 @@ from hotro.realtime.events import send_event_on_commit
 
 from .base import ConnectorError
 from .health import mark_inbox_error, mark_inbox_ok
+from .leases import Claim, LeasedWork
 from .models import Delivery, DeliveryStatus
 from .registry import UnknownConnector, get_connector
-from .scheduling import backoff_delay, enqueue_on_commit, lease, worker_id
+from .scheduling import enqueue_on_commit, worker_id
 
 log = logging.getLogger(__name__)
 
@@ -34,61 +34,68 @@ __all__ = ["mark_inbox_error", "mark_inbox_ok", "retry_delivery", "run_delivery"
 MAX_ERROR = 1000
 
 
-def claim_delivery(delivery_id: str, worker: str) -> bool:
-    now = timezone.now()
-    due = (
-        Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.RETRYING])
-        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-    )
-    abandoned = Q(status=DeliveryStatus.SENDING, claimed_until__lt=now)
-    with system_scope():
-        return bool(
-            Delivery.objects.filter(pk=delivery_id)
-            .filter(due | abandoned)
-            .update(
-                status=DeliveryStatus.SENDING,
-                claimed_by=worker[:64],
-                claimed_until=now + lease(),
-                attempts=F("attempts") + 1,
-            )
-        )
+def _deliver_task():
+    from .delivery import deliver
+
+    return deliver
+
+
+DELIVERIES = LeasedWork(
+    model=Delivery,
+    due_statuses=(DeliveryStatus.QUEUED, DeliveryStatus.RETRYING),
+    working=DeliveryStatus.SENDING,
+    retrying=DeliveryStatus.RETRYING,
+    given_up=DeliveryStatus.FAILED,
+    error_field="last_error",
+    max_attempts_setting="HOTRO_DELIVERY_MAX_ATTEMPTS",
+    task=_deliver_task,
+    claimer_field="claimed_by",
+)
 
 
 def run_delivery(delivery_id: str) -> str:
     """Send one delivery if this worker wins the claim; returns the delivery's resulting status.
-    Safe to call any number of times, from any number of processes."""
-    worker = worker_id()
-    if not claim_delivery(delivery_id, worker):
-        with system_scope():
-            return (
-                Delivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first() or "missing"
+    Safe to call any number of times, from any number of processes.
+
+    The claim runs in system scope; the send (the connector decrypts the inbox's credentials and
+    reads the message) and the outcome run in the delivery's workspace scope."""
+    claim = DELIVERIES.claim(delivery_id, worker_id())
+    if claim is None:
+        return DELIVERIES.status_of(delivery_id)
+    try:
+        with claim.scope():
+            delivery = Delivery.objects.select_related("inbox", "message", "message__conversation").get(
+                pk=claim.pk
             )
-    with system_scope():
-        delivery = Delivery.objects.select_related("inbox", "message", "message__conversation").get(
-            pk=delivery_id
-        )
-    if delivery.attempts > settings.HOTRO_DELIVERY_MAX_ATTEMPTS:
+            return _attempt(claim, delivery)
+    except Exception as exc:  # the database or a bug outside the connector: retried, then failed
+        log.exception("delivery %s could not be attempted", claim.pk)
+        return _fail(claim, None, _("Unexpected error: %(e)s") % {"e": type(exc).__name__}, permanent=False)
+
+
+def _attempt(claim: Claim, delivery: Delivery) -> str:
+    if claim.attempts > settings.HOTRO_DELIVERY_MAX_ATTEMPTS:
         # Only reachable when workers died mid-send again and again: stop trying.
         error = _("Sending was interrupted %(n)s times; retry it when the workers are healthy.") % {
-            "n": delivery.attempts - 1
+            "n": claim.attempts - 1
         }
-        return _fail(delivery, worker, error, permanent=False, final=True)
+        return _fail(claim, delivery, error, permanent=False, final=True)
     try:
-        result = get_connector(delivery.inbox.connector).send(delivery)
-    except ConnectorError as exc:
-        return _fail(delivery, worker, str(exc), permanent=exc.permanent, retry_after=exc.retry_after)
+        with transaction.atomic():  # a database error inside the connector leaves the scope usable
+            result = get_connector(delivery.inbox.connector).send(delivery)
+    except ConnectorError as exc:  # the connector's own sentence for admins
+        return _fail(claim, delivery, str(exc), permanent=exc.permanent, retry_after=exc.retry_after)
     except UnknownConnector as exc:
-        return _fail(delivery, worker, str(exc), permanent=True)
+        return _fail(claim, delivery, str(exc), permanent=True)
     except (httpx.HTTPError, OSError) as exc:
-        return _fail(delivery, worker, _("Network error: %(e)s") % {"e": type(exc).__name__}, permanent=False)
+        return _fail(claim, delivery, _("Network error: %(e)s") % {"e": type(exc).__name__}, permanent=False)
     except Exception as exc:  # a bug in a connector: retried, then visible as failed
         log.exception("connector %s crashed sending delivery %s", delivery.inbox.connector, delivery.pk)
         return _fail(
-            delivery, worker, _("Unexpected error: %(e)s") % {"e": type(exc).__name__}, permanent=False
+            claim, delivery, _("Unexpected error: %(e)s") % {"e": type(exc).__name__}, permanent=False
         )
-    with tenant_scope(delivery.workspace_id), transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_by=worker[:64]).update(
+    with transaction.atomic():
+        DELIVERIES.held(claim).update(
             status=DeliveryStatus.SENT,
             external_id=(result.external_id or "")[:255],
             sent_at=timezone.now(),
@@ -102,8 +109,8 @@ def run_delivery(delivery_id: str) -> str:
 
 
 def _fail(
-    delivery: Delivery,
-    worker: str,
+    claim: Claim,
+    delivery: Delivery | None,
     error: str,
     *,
     permanent: bool,
@@ -111,30 +118,21 @@ def _fail(
     final: bool = False,
 ) -> str:
     error = error[:MAX_ERROR]
-    give_up = permanent or final or delivery.attempts >= settings.HOTRO_DELIVERY_MAX_ATTEMPTS
     log.warning(
         "delivery %s attempt %s failed (%s)",
-        delivery.pk,
-        delivery.attempts,
+        claim.pk,
+        claim.attempts,
         "permanent" if permanent else "transient",
     )
-    with tenant_scope(delivery.workspace_id), transaction.atomic():
-        mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_by=worker[:64])
-        if give_up:
-            if mine.update(
-                status=DeliveryStatus.FAILED, last_error=error, claimed_until=None, next_attempt_at=None
-            ):
+    with claim.scope(), transaction.atomic():
+        if delivery is None:
+            delivery = Delivery.objects.select_related("inbox", "message").filter(pk=claim.pk).first()
+        failure = DELIVERIES.fail(claim, error, give_up=permanent or final, retry_after=retry_after)
+        if delivery is not None:
+            if failure.changed and failure.status == DeliveryStatus.FAILED:
                 _set_message_status(delivery, "failed")
-            status = DeliveryStatus.FAILED
-        else:
-            when = timezone.now() + backoff_delay(delivery.attempts, retry_after)
-            if mine.update(
-                status=DeliveryStatus.RETRYING, last_error=error, claimed_until=None, next_attempt_at=when
-            ):
-                enqueue_on_commit(_deliver_task(), str(delivery.pk), when)
-            status = DeliveryStatus.RETRYING
-        mark_inbox_error(delivery.inbox, error, permanent=permanent)
-    return status
+            mark_inbox_error(delivery.inbox, error, permanent=permanent)
+    return failure.status
 
 
 def _set_message_status(delivery: Delivery, status: str) -> None:
@@ -154,12 +152,6 @@ def _set_message_status(delivery: Delivery, status: str) -> None:
                 "status": status,
             },
         )
-
-
-def _deliver_task():
-    from .delivery import deliver
-
-    return deliver
 
 
 def retry_delivery(delivery_id: str) -> bool:

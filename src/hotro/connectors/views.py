@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from hotro.privacy.rls import system_scope
+from hotro.privacy.rls import system_scope, tenant_scope
 
 from .base import InvalidSignature
 from .ingress import accept_event
@@ -55,15 +55,16 @@ def webhook(request, connector: str, inbox_key: str):
         impl = get_connector(connector)
     except UnknownConnector:
         return _error(404, "unknown_connector", "There is no such channel.")
-    inbox = find_inbox(connector, inbox_key)
+    inbox = find_inbox(connector, inbox_key)  # system scope: the workspace is not known yet
     if inbox is None:
         return _error(404, "unknown_inbox", "There is no such inbox, or it is switched off.")
-    try:
-        impl.verify(request, inbox)
-    except InvalidSignature:
-        rejected_signatures += 1
-        log.warning("webhook signature rejected for inbox %s (%s so far)", inbox.pk, rejected_signatures)
-        return _error(403, "invalid_signature", "The request signature is missing or does not match.")
-    payload = request.body.decode("utf-8", errors="replace")
-    raw, created = accept_event(inbox, impl.event_id(request, payload), payload, kept_headers(request))
+    with tenant_scope(inbox.workspace_id):  # verify decrypts the inbox's credentials
+        try:
+            impl.verify(request, inbox)
+        except InvalidSignature:
+            rejected_signatures += 1
+            log.warning("webhook signature rejected for inbox %s (%s so far)", inbox.pk, rejected_signatures)
+            return _error(403, "invalid_signature", "The request signature is missing or does not match.")
+        payload = request.body.decode("utf-8", errors="replace")
+        raw, created = accept_event(inbox, impl.event_id(request, payload), payload, kept_headers(request))
     return JsonResponse({"id": str(raw.pk), "status": raw.status, "duplicate": not created})

@@ -21,10 +21,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from .events import group_name
+from .replay import ReplayingConsumer
 
 CLOSE_REFUSED = 4403
 MAX_REPLAY = 500
-SEEN_LIMIT = 2000
 
 
 def _member_workspace_id(user, slug: str):
@@ -64,12 +64,14 @@ def _latest_id(workspace_id) -> int:
         )
 
 
-class WorkspaceEventsConsumer(AsyncJsonWebsocketConsumer):
+class WorkspaceEventsConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
+    @property
+    def max_replay(self) -> int:  # read at use, so a deployment (or a test) can tune the module value
+        return MAX_REPLAY
+
     async def connect(self):
         self.workspace_id = None
-        self.ready = False
-        self.pending: list[dict] = []
-        self.sent: set[int] = set()
+        self.start_replay_state()
         user = self.scope.get("user")
         slug = self.scope["url_route"]["kwargs"]["slug"]
         if user is None or not user.is_authenticated:
@@ -94,39 +96,17 @@ class WorkspaceEventsConsumer(AsyncJsonWebsocketConsumer):
             return
         if self.ready:
             return  # one resume per connection
-        if content["resume_from"] is None:
-            # a client without a starting point only wants what happens from now on
-            last_id = await database_sync_to_async(_latest_id)(self.workspace_id)
-        else:
-            try:
-                last_id = max(int(content["resume_from"]), 0)
-            except (TypeError, ValueError):
-                last_id = 0
-        backlog = await database_sync_to_async(_events_after)(self.workspace_id, last_id, MAX_REPLAY + 1)
-        if len(backlog) > MAX_REPLAY:
-            newest = await database_sync_to_async(_latest_id)(self.workspace_id)
-            await self.send_json({"resync": True, "id": newest})
-            self.sent.update(i for i in (m["id"] for m in self.pending) if i <= newest)
-        else:
-            for event_id, payload in backlog:
-                await self._send_event(event_id, payload)
-        self.ready = True
-        held, self.pending = sorted(self.pending, key=lambda m: m["id"]), []
-        for message in held:
-            if message["id"] > last_id:
-                await self._send_event(message["id"], message["event"])
+        await self.replay(content["resume_from"])
+
+    async def events_after(self, last_id: int, limit: int) -> list[tuple[int, dict]]:
+        return await database_sync_to_async(_events_after)(self.workspace_id, last_id, limit)
+
+    async def latest_event_id(self) -> int:
+        return await database_sync_to_async(_latest_id)(self.workspace_id)
+
+    def resync_frame(self, newest: int) -> dict:
+        return {"resync": True, "id": newest}
 
     async def hotro_event(self, message):
         """A ``{"type": "hotro.event", "id": ..., "event": ...}`` message from the group."""
-        if not self.ready:
-            self.pending.append(message)
-            return
-        await self._send_event(message["id"], message["event"])
-
-    async def _send_event(self, event_id: int, payload: dict) -> None:
-        if event_id in self.sent:
-            return
-        self.sent.add(event_id)
-        if len(self.sent) > SEEN_LIMIT:
-            self.sent = set(sorted(self.sent)[-SEEN_LIMIT // 2 :])
-        await self.send_json({"id": event_id, "event": payload})
+        await self.live_event(message)

@@ -3,7 +3,7 @@
 from ninja import Router
 from ninja.responses import Status
 
-from hotro.connectors.models import Inbox, RawEvent
+from hotro.connectors.models import Inbox
 from hotro.tenancy.access import access_inbox, require_admin
 
 from .. import serialize
@@ -127,15 +127,10 @@ def inbound(request, inbox_id: str, payload: InboundIn):
     if not inbox.is_active:
         raise ApiError(409, "inbox_inactive", "This inbox is switched off; switch it on to receive messages.")
     from hotro.connectors.api import MalformedInbound, accept_api_inbound
-    from hotro.connectors.ingress import normalize_event_id
 
-    event_id = normalize_event_id(payload.external_id)
-    seen = RawEvent.objects.filter(workspace_id=inbox.workspace_id, inbox=inbox, event_id=event_id)
-    duplicate = seen.exists()
     try:
-        result = accept_api_inbound(inbox, payload.model_dump(mode="json"))
+        raw_event, created = accept_api_inbound(inbox, payload.model_dump(mode="json"))
     except MalformedInbound as exc:
         # answered, not raised: the malformed raw event is kept for admins (the transaction commits)
         return error_response(422, "validation_error", str(exc), errors=[{"msg": str(exc)}])
-    raw_event, created = result if isinstance(result, tuple) else (result, not duplicate)
     return Status(202, {"raw_event_id": raw_event.pk, "status": raw_event.status, "duplicate": not created})

@@ -56,12 +56,18 @@ class InboundPayload(BaseModel):
         return self
 
 
+# The rules this module states itself (``model_validator`` above): fixed sentences, safe to repeat.
+OWN_RULES = {"value_error"}
+
+
 def describe_errors(exc: ValidationError) -> str:
-    """Validation errors as words, without the submitted values (they may be personal data)."""
+    """Validation errors as words: where (the field path) and what kind of error, never the submitted
+    value (it may be personal data).  Only the rules this module states in its own words are quoted."""
     parts = []
     for error in exc.errors(include_input=False, include_url=False, include_context=False):
         where = ".".join(str(x) for x in error["loc"]) or "body"
-        parts.append(f"{where}: {error['msg']}")
+        kind = error["msg"].removeprefix("Value error, ") if error["type"] in OWN_RULES else error["type"]
+        parts.append(f"{where}: {kind}")
     return "; ".join(parts)
 
 
@@ -69,8 +75,12 @@ def parse_payload(payload: str | bytes | dict) -> InboundPayload:
     """Validate an inbound API payload; raises ``MalformedEvent`` saying what is wrong."""
     try:
         data = json.loads(payload) if isinstance(payload, str | bytes) else payload
-    except ValueError as exc:
-        raise MalformedEvent(f"The body is not valid JSON ({exc}).") from None
+    except json.JSONDecodeError as exc:  # where, never what: the message quotes no content
+        raise MalformedEvent(
+            f"The body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
+    except ValueError:
+        raise MalformedEvent("The body is not valid JSON (it is not UTF-8 text).") from None
     if not isinstance(data, dict):
         raise MalformedEvent("The body must be a JSON object.")
     try:
@@ -105,13 +115,11 @@ class ApiConnector(Connector):
     def parse(self, raw_event) -> list[InboundMessage]:
         data = parse_payload(raw_event.payload)
         attachments = []
-        for item in data.attachments:
+        for number, item in enumerate(data.attachments):
             try:
                 content = base64.b64decode(item.data_base64, validate=True)
-            except (binascii.Error, ValueError):
-                raise MalformedEvent(
-                    f"attachment {item.filename!r}: data_base64 is not valid base64"
-                ) from None
+            except (binascii.Error, ValueError):  # the position, never the file name (personal data)
+                raise MalformedEvent(f"attachments.{number}.data_base64: not valid base64") from None
             attachments.append(InboundAttachment(item.filename, item.content_type, content))
         contact = data.contact
         return [

@@ -72,11 +72,12 @@ def rotate_api_secret(inbox: Inbox) -> str:
     return secret
 
 
-def accept_api_inbound(inbox: Inbox, payload: dict | str | bytes) -> RawEvent:
-    """Store one inbound API message for processing and return its ``RawEvent`` (``.pk``,
-    ``.status``).  Idempotent on the payload's ``external_id``: posting it again returns the same
-    raw event.  A payload that fails validation is kept with status ``malformed`` and
-    ``MalformedInbound`` is raised with the reason (answer 400/422 with ``str(exc)``)."""
+def accept_api_inbound(inbox: Inbox, payload: dict | str | bytes) -> tuple[RawEvent, bool]:
+    """Store one inbound API message for processing; returns ``(raw_event, created)``.  Idempotent
+    on the payload's ``external_id``: posting it again returns the same raw event with ``created``
+    False (decided by the INSERT itself, so two concurrent posts cannot both be "new").  A payload
+    that fails validation is kept with status ``malformed`` and ``MalformedInbound`` is raised with
+    the reason (answer 400/422 with ``str(exc)``)."""
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8", errors="replace")
     text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
@@ -86,5 +87,4 @@ def accept_api_inbound(inbox: Inbox, payload: dict | str | bytes) -> RawEvent:
         event_id = "malformed:" + hashlib.sha256(text.encode()).hexdigest()
         raw, _created = accept_event(inbox, event_id, text, {}, malformed=str(exc))
         raise MalformedInbound(str(exc), raw) from None
-    raw, _created = accept_event(inbox, json.loads(text)["external_id"], text, {})
-    return raw
+    return accept_event(inbox, json.loads(text)["external_id"], text, {})

@@ -22,6 +22,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from hotro.realtime.replay import ReplayingConsumer
+
 from ..widget.ratelimit import client_ip, rate_limit
 from ..widget.tokens import read_visitor_token
 from . import actions, visitors
@@ -30,17 +32,13 @@ from .lookup import find_livechat_inbox
 
 CLOSE_REFUSED = 4403
 CLOSE_RATE = 4429
-MAX_REPLAY = 500
-SEEN_LIMIT = 2000
 MAX_FRAME = 20_000
 
 
-class VisitorConsumer(AsyncJsonWebsocketConsumer):
+class VisitorConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.inbox = self.visitor = self.claims = None
-        self.ready = False
-        self.pending: list[dict] = []
-        self.sent: set[int] = set()
+        self.start_replay_state()
         key = self.scope["url_route"]["kwargs"]["public_key"]
         if not rate_limit(f"lc-connect:{client_ip(self.scope)}", *CONNECT_LIMIT):
             await self.close(code=CLOSE_RATE)
@@ -102,29 +100,25 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             return
         self.claims, self.visitor = claims, visitor
         await self.channel_layer.group_add(visitors.group_for(visitor.pk), self.channel_name)
-        resume = content.get("resume_from")
-        if resume is None:
-            last_id = await database_sync_to_async(visitors.latest_event_id)(visitor)
-        else:
-            try:
-                last_id = max(int(resume), 0)
-            except (TypeError, ValueError):
-                last_id = 0
-        backlog = await database_sync_to_async(visitors.events_after)(visitor, last_id, MAX_REPLAY + 1)
-        if len(backlog) > MAX_REPLAY:
-            newest = await database_sync_to_async(visitors.latest_event_id)(visitor)
-            await self.send_json({"type": "resync", "id": newest})
-            last_id = newest
-        else:
-            for event_id, payload in backlog:
-                await self._send_event(event_id, payload)
-                last_id = max(last_id, event_id)
-        self.ready = True
-        held, self.pending = sorted(self.pending, key=lambda m: m["id"]), []
-        for message in held:
-            if message["id"] > last_id:
-                await self._send_event(message["id"], message["event"])
-        await self.send_json({"type": "ready", "last_event_id": max([last_id, *self.sent] or [0])})
+        last_id = await self.replay(content.get("resume_from"))
+        await self.send_json({"type": "ready", "last_event_id": last_id})
+
+    async def events_after(self, last_id: int, limit: int) -> list[tuple[int, dict]]:
+        return await database_sync_to_async(visitors.events_after)(self.visitor, last_id, limit)
+
+    async def latest_event_id(self) -> int:
+        return await database_sync_to_async(visitors.latest_event_id)(self.visitor)
+
+    def resync_frame(self, newest: int) -> dict:
+        return {"type": "resync", "id": newest}
+
+    async def render_event(self, payload: dict) -> dict:
+        payload = dict(payload)
+        if payload.get("message_id"):
+            payload["message"] = await database_sync_to_async(actions.message_for_visitor)(
+                self.visitor, payload["message_id"]
+            )
+        return payload
 
     async def _message(self, content):
         if not rate_limit(f"lc-msg:{self.visitor.pk}", *MESSAGE_LIMIT):
@@ -145,27 +139,11 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ack", "client_id": content.get("client_id"), "message": view})
 
     async def visitor_event(self, message):
-        if not self.ready:
-            self.pending.append(message)
-            return
-        await self._send_event(message["id"], message["event"])
+        await self.live_event(message)
 
     async def visitor_signal(self, message):
         if self.ready:
             await self.send_json({"type": "signal", "event": message["event"]})
-
-    async def _send_event(self, event_id: int, payload: dict) -> None:
-        if event_id in self.sent:
-            return
-        self.sent.add(event_id)
-        if len(self.sent) > SEEN_LIMIT:
-            self.sent = set(sorted(self.sent)[-SEEN_LIMIT // 2 :])
-        payload = dict(payload)
-        if payload.get("message_id"):
-            payload["message"] = await database_sync_to_async(actions.message_for_visitor)(
-                self.visitor, payload["message_id"]
-            )
-        await self.send_json({"id": event_id, "event": payload})
 
     async def _error(self, code: str, text: str, client_id=None) -> None:
         await self.send_json({"type": "error", "code": code, "message": text, "client_id": client_id})

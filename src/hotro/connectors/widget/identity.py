@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import secrets
 
+from django.db import transaction
+
 from hotro.privacy.rls import tenant_scope
 
 SECRET_KEY_NAME = "identity_secret"
@@ -22,24 +24,37 @@ def new_identity_secret() -> str:
 
 
 def identity_secret(inbox) -> str:
-    """The inbox's identity-verification secret, created (and stored encrypted) on first use."""
-    creds = dict(inbox.credentials or {})
-    secret = creds.get(SECRET_KEY_NAME)
-    if not secret:
-        secret = new_identity_secret()
-        creds[SECRET_KEY_NAME] = secret
-        inbox.credentials = creds
-        with tenant_scope(inbox.workspace_id):
-            inbox.save(update_fields=["credentials"])
-    return secret
+    """The inbox's identity-verification secret (for admins and the API, never a public request).
+
+    New inboxes get theirs when they are created; an older inbox without one gets it here, once: the
+    row is locked and the secret merged into the *current* credentials, so a concurrent call returns
+    the same secret and no other credential (a rotated webhook secret) is lost."""
+    secret = (inbox.credentials or {}).get(SECRET_KEY_NAME)
+    if secret:
+        return secret
+    return _update_credentials(inbox, lambda creds: creds.get(SECRET_KEY_NAME) or new_identity_secret())
 
 
 def rotate_identity_secret(inbox) -> str:
     """Replace the secret (hashes made with the old one stop verifying at once); returns it."""
     secret = new_identity_secret()
-    inbox.credentials = {**(inbox.credentials or {}), SECRET_KEY_NAME: secret}
-    with tenant_scope(inbox.workspace_id):
-        inbox.save(update_fields=["credentials"])
+    return _update_credentials(inbox, lambda creds: secret)
+
+
+def _update_credentials(inbox, choose) -> str:
+    """Set ``identity_secret`` to ``choose(current credentials)`` under a row lock, keeping every
+    other key as stored now (not as this possibly stale instance has it)."""
+    from ..models import Inbox
+
+    with tenant_scope(inbox.workspace_id), transaction.atomic():
+        row = Inbox.objects.select_for_update().get(pk=inbox.pk)
+        creds = dict(row.credentials or {})
+        secret = choose(creds)
+        if creds.get(SECRET_KEY_NAME) != secret:
+            creds[SECRET_KEY_NAME] = secret
+            row.credentials = creds
+            row.save(update_fields=["credentials"])
+    inbox.credentials = creds
     return secret
 
 
@@ -54,7 +69,10 @@ def verify_identity(inbox, user_id: str, user_hash_hex: str) -> bool:
         return False
     if not user_id or len(user_id) > MAX_USER_ID_LENGTH or len(user_hash_hex) > 128:
         return False
-    expected = user_hash(identity_secret(inbox), user_id)
+    secret = (inbox.credentials or {}).get(SECRET_KEY_NAME)
+    if not secret:  # never created by a public request: nobody can hold a secret not made yet
+        return False
+    expected = user_hash(secret, user_id)
     return hmac.compare_digest(expected.encode(), user_hash_hex.strip().lower().encode())
 
 
