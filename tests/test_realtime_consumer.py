@@ -178,3 +178,28 @@ def test_prune_task_deletes_events_older_than_a_day(ws_a):
     result = prune_realtime_events.call()
     assert result == 1
     assert list(RealtimeEvent.objects.filter(pk__in=[old, fresh]).values_list("pk", flat=True)) == [fresh]
+
+
+def test_removing_a_member_closes_their_socket_but_not_others(owner_a, ws_a):
+    from hotro.tenancy.actions import do_remove_member
+
+    agent = add_member(ws_a, "leaving@alpha.test", Role.AGENT)
+    agent_cookie, owner_cookie = session_cookie(agent.user), session_cookie(owner_a.user)
+    start = latest_id(ws_a)
+
+    async def scenario():
+        leaving, staying = communicator(cookie=agent_cookie), communicator(cookie=owner_cookie)
+        assert (await leaving.connect())[0] and (await staying.connect())[0]
+        for socket in (leaving, staying):
+            await socket.send_json_to({"resume_from": start})
+        await database_sync_to_async(do_remove_member)(agent, actor=owner_a)
+        closed = await leaving.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": 4403}
+        frame = await staying.receive_json_from(timeout=3)
+        assert frame["event"]["type"] == "member.removed"
+        reconnect = communicator(cookie=agent_cookie)
+        connected, code = await reconnect.connect()
+        assert not connected and code == 4403
+        await staying.disconnect()
+
+    run(scenario)

@@ -27,13 +27,15 @@ CLOSE_REFUSED = 4403
 MAX_REPLAY = 500
 
 
-def _member_workspace_id(user, slug: str):
+def _member_of(user, slug: str) -> tuple | None:
+    """(workspace id, membership id) of an active member, or None."""
     from hotro.tenancy.middleware import resolve_member
 
     try:
-        return resolve_member(user, slug).workspace_id
+        member = resolve_member(user, slug)
     except Http404:
         return None
+    return member.workspace_id, str(member.pk)
 
 
 def _events_after(workspace_id, last_id: int, limit: int) -> list[tuple[int, dict]]:
@@ -77,10 +79,11 @@ class WorkspaceEventsConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_REFUSED)
             return
-        workspace_id = await database_sync_to_async(_member_workspace_id)(user, slug)
-        if workspace_id is None:
+        found = await database_sync_to_async(_member_of)(user, slug)
+        if found is None:
             await self.close(code=CLOSE_REFUSED)
             return
+        workspace_id, self.membership_id = found
         self.workspace_id = workspace_id
         self.group = group_name(workspace_id)
         # join before reading the backlog: whatever is published meanwhile is held in ``pending``
@@ -107,6 +110,19 @@ class WorkspaceEventsConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
     def resync_frame(self, newest: int) -> dict:
         return {"resync": True, "id": newest}
 
+    async def send_event(self, event_id: int, payload: dict) -> None:
+        """``member.removed`` about this socket's member (live or replayed) re-checks the membership:
+        a member who is gone is disconnected and gets nothing more; a changed role carries on."""
+        if payload.get("type") == "member.removed" and payload.get("membership_id") == self.membership_id:
+            user, slug = self.scope["user"], self.scope["url_route"]["kwargs"]["slug"]
+            if await database_sync_to_async(_member_of)(user, slug) is None:
+                self.workspace_id = None
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+                await self.close(code=CLOSE_REFUSED)
+                return
+        await super().send_event(event_id, payload)
+
     async def hotro_event(self, message):
         """A ``{"type": "hotro.event", "id": ..., "event": ...}`` message from the group."""
-        await self.live_event(message)
+        if self.workspace_id is not None:
+            await self.live_event(message)
