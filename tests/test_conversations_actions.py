@@ -165,3 +165,16 @@ def test_same_email_on_two_identities_joins_one_contact(inbox_a):
         inbox_a, InboundMessage(external_id="e2", channel="email", sender_address="lan@example.vn")
     )
     assert a.conversation.contact_id == b.conversation.contact_id
+
+
+def test_public_replies_only_where_the_channel_has_them(inbox_a, owner_a):
+    m1, _ = actions.do_receive_message(inbox_a, inbound())
+    with pytest.raises(ValidationError):
+        actions.check_send_reply(owner_a, m1.conversation, "công khai", public=True)
+    comments = Inbox.objects.create(workspace=inbox_a.workspace, connector="comments", name="Bình luận")
+    q, _ = actions.do_receive_message(
+        comments,
+        InboundMessage(external_id="q1", channel="comments", sender_address="v1", text="Còn size M?"),
+    )
+    reply = actions.check_send_reply(owner_a, q.conversation, "Còn ạ", public=True)
+    assert reply.extra == {"public": True}

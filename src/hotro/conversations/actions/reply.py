@@ -32,11 +32,22 @@ def _clean_text(text: str) -> str:
     return text
 
 
-def check_send_reply(member: Membership, conversation: Conversation, text: str, attachments=()) -> Message:
+def check_send_reply(
+    member: Membership, conversation: Conversation, text: str, attachments=(), *, public: bool = False
+) -> Message:
+    """Validate and send an agent reply.  ``public`` (channels with the ``public_replies`` feature,
+    e.g. product comments) publishes the answer on the page instead of answering privately."""
     require_writer(member)
     if conversation.workspace_id != member.workspace_id:
         raise ValidationError("Conversation of another workspace.")
-    return do_send_reply(member, conversation, _clean_text(text), attachments)
+    extra = None
+    if public:
+        from hotro.connectors.registry import get_connector
+
+        if not get_connector(conversation.inbox.connector).has_feature("public_replies"):
+            raise ValidationError(_("This channel has no public replies."))
+        extra = {"public": True}
+    return do_send_reply(member, conversation, _clean_text(text), attachments, extra=extra)
 
 
 @transaction.atomic
