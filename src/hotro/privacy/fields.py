@@ -4,6 +4,12 @@ The column holds ciphertext (``bytea`` / ``BLOB``).  The Python attribute holds 
 from the database stay sealed until first accessed (so listing rows costs no decryption), and a
 value is encrypted in ``pre_save`` with associated data ``workspace | table | column | primary key``.
 The model must have ``workspace_id`` and a primary key assigned before saving (``TenantModel`` does).
+
+Plaintext never reaches the database layer: a plaintext value in a query (``filter(name="x")``,
+``update(name="x")``) is refused with ``TypeError``, serializers see an empty string, and
+``Sealed`` values print as ``<sealed N bytes>``.  A sealed value remembers the row it was read from;
+if the instance is saved as another row (copied with ``pk = None``), the value is re-sealed for its
+new place instead of becoming unreadable.
 """
 
 from __future__ import annotations
@@ -16,7 +22,17 @@ from . import crypto
 
 
 class Sealed(bytes):
-    """Ciphertext as loaded from the database, not yet decrypted."""
+    """Ciphertext as loaded from the database, not yet decrypted.
+
+    ``origin`` is ``(workspace_id, pk)`` of the row it was sealed for, once known.
+    """
+
+    origin: tuple | None = None
+
+    def __repr__(self) -> str:
+        return f"<sealed {len(self)} bytes>"
+
+    __str__ = __repr__
 
 
 class _EncryptedAttribute:
@@ -39,6 +55,12 @@ class _EncryptedAttribute:
         return value
 
     def __set__(self, instance, value):
+        if isinstance(value, Sealed) and value.origin is None:
+            # Read from __dict__: touching a deferred workspace_id here would cost a query per row.
+            loaded = instance.__dict__
+            pk_name = instance._meta.pk.attname
+            if loaded.get("workspace_id") is not None and loaded.get(pk_name) is not None:
+                value.origin = (loaded["workspace_id"], loaded[pk_name])
         instance.__dict__[self.field.attname] = value
         instance.__dict__.get("_hotro_plain", {}).pop(self.field.attname, None)
 
@@ -64,31 +86,41 @@ class EncryptedField(models.BinaryField):
     def from_bytes(self, raw: bytes):
         raise NotImplementedError
 
-    def aad_for(self, instance) -> bytes:
-        return crypto.associated_data(instance.workspace_id, instance._meta.db_table, self.column, instance.pk)
+    def aad_for(self, instance, origin: tuple | None = None) -> bytes:
+        workspace_id, pk = origin or (instance.workspace_id, instance.pk)
+        return crypto.associated_data(workspace_id, instance._meta.db_table, self.column, pk)
 
     def decrypt_for(self, instance, sealed: bytes):
         from . import keys
 
-        return self.from_bytes(keys.decrypt(instance.workspace_id, bytes(sealed), self.aad_for(instance)))
+        origin = getattr(sealed, "origin", None) or (instance.workspace_id, instance.pk)
+        return self.from_bytes(keys.decrypt(origin[0], bytes(sealed), self.aad_for(instance, origin)))
 
-    def seal_for(self, instance, value) -> Sealed | None:
+    def seal_for(self, instance, value, version: int | None = None) -> Sealed | None:
+        """Ciphertext of ``value`` for this row (``version``: a specific data key, for re-encryption)."""
         if value is None:
             return None
+        here = (instance.workspace_id, instance.pk)
         if isinstance(value, Sealed):
-            return value
+            if value.origin in (None, here) and version is None:
+                return value
+            value = self.decrypt_for(instance, value)  # copied from another row: re-seal for this one
         from . import keys
 
-        sealed = Sealed(keys.encrypt(instance.workspace_id, self.to_bytes(value), self.aad_for(instance)))
+        sealed = Sealed(
+            keys.encrypt(instance.workspace_id, self.to_bytes(value), self.aad_for(instance), version)
+        )
+        sealed.origin = here
         return sealed
 
     # Django hooks -----------------------------------------------------------------------------
     def pre_save(self, model_instance, add):
         value = model_instance.__dict__.get(self.attname)
         sealed = self.seal_for(model_instance, value)
-        if sealed is not None and not isinstance(value, Sealed):
+        if sealed is not None and sealed is not value:
             # Keep the plaintext readable without a round trip, and the ciphertext for re-saves.
-            model_instance.__dict__.setdefault("_hotro_plain", {})[self.attname] = value
+            plain = self.decrypt_for(model_instance, value) if isinstance(value, Sealed) else value
+            model_instance.__dict__.setdefault("_hotro_plain", {})[self.attname] = plain
             model_instance.__dict__[self.attname] = sealed
         return sealed
 
@@ -122,15 +154,18 @@ class EncryptedJSONField(EncryptedField):
         return json.loads(raw)
 
 
+def encrypted_fields(model) -> list[EncryptedField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
+
+
 def reseal(instance) -> list[str]:
     """Re-encrypt every encrypted field of ``instance`` under the workspace's active data key.
 
     Returns the attribute names to pass to ``save(update_fields=...)``.
     """
     names = []
-    for field in instance._meta.concrete_fields:
-        if isinstance(field, EncryptedField):
-            value = getattr(instance, field.attname)
-            setattr(instance, field.attname, value)
-            names.append(field.attname)
+    for field in encrypted_fields(instance):
+        value = getattr(instance, field.attname)
+        setattr(instance, field.attname, value)
+        names.append(field.attname)
     return names

@@ -2,6 +2,11 @@
 
 Every personal datum is sealed under its workspace's active data key; ``encrypt``/``decrypt`` are the
 only entry points the rest of the code uses (through ``privacy.fields`` and ``privacy.storage``).
+
+Unwrapped keys are cached in process memory for ``HOTRO_KEY_CACHE_SECONDS`` (default 60): a key
+created, or a workspace shredded, by another process takes effect here within that time.  This is
+why re-encryption checks every row's key version instead of trusting a cut-off, and why retiring
+old key versions verifies first that nothing still uses them (``privacy.rotation``).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +22,8 @@ from . import crypto
 from .kek import get_kek
 from .models import KeyPurpose, WorkspaceKey
 
-CACHE_SECONDS = 300
+CACHE_SECONDS = int(getattr(settings, "HOTRO_KEY_CACHE_SECONDS", 60))
+LEGACY_INDEX_BITS = 32  # index keys created before bit lengths were planned
 _cache: dict[tuple, tuple[float, bytes]] = {}
 _active: dict[str, tuple[float, int]] = {}
 _lock = threading.Lock()
@@ -42,8 +49,18 @@ def create_key(workspace_id, purpose: str = KeyPurpose.DATA) -> WorkspaceKey:
         version = (last.version + 1) if last else 1
         kek_id, wrapped = get_kek().wrap(crypto.new_key(), _context(workspace_id, purpose, version))
         WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose).update(is_active=False)
+        bits = None
+        if purpose == KeyPurpose.INDEX:
+            from .blind import planned_index_bits
+
+            bits = planned_index_bits()
         key = WorkspaceKey.objects.create(
-            workspace_id=workspace_id, purpose=purpose, version=version, kek_id=kek_id, wrapped=wrapped
+            workspace_id=workspace_id,
+            purpose=purpose,
+            version=version,
+            kek_id=kek_id,
+            wrapped=wrapped,
+            bidx_bits=bits,
         )
     forget_cached_keys(workspace_id)
     return key
@@ -56,6 +73,7 @@ def ensure_workspace_keys(workspace_id) -> None:
 
 
 def forget_cached_keys(workspace_id=None) -> None:
+    crypto.forget_contexts()
     with _lock:
         if workspace_id is None:
             _cache.clear()
@@ -77,7 +95,7 @@ def _load(workspace_id, purpose: str, version: int) -> bytes:
     if row is None:
         raise crypto.DecryptionError(f"No {purpose} key version {version} for this workspace.")
     if row.destroyed_at is not None:
-        raise KeyDestroyed("This workspace's data was destroyed (its key no longer exists).")
+        raise KeyDestroyed("The key this value was sealed with was destroyed: it can no longer be read.")
     key = get_kek().unwrap(row.kek_id, bytes(row.wrapped), _context(workspace_id, purpose, version))
     with _lock:
         _cache[ck] = (now, key)
@@ -106,9 +124,17 @@ def active_version(workspace_id, purpose: str = KeyPurpose.DATA) -> int:
     return row[0]
 
 
-def encrypt(workspace_id, plaintext: bytes, aad: bytes) -> bytes:
-    version = active_version(workspace_id)
-    return crypto.seal(_load(workspace_id, KeyPurpose.DATA, version), version, plaintext, aad)
+def data_key(workspace_id, version: int | None = None) -> tuple[int, bytes]:
+    """``(version, raw key)`` of a data key: the active one unless ``version`` is given."""
+    if version is None:
+        version = active_version(workspace_id)
+    return version, _load(workspace_id, KeyPurpose.DATA, version)
+
+
+def encrypt(workspace_id, plaintext: bytes, aad: bytes, version: int | None = None) -> bytes:
+    """Seal under the active data key (or the given version, used by re-encryption)."""
+    version, key = data_key(workspace_id, version)
+    return crypto.seal(key, version, plaintext, aad)
 
 
 def decrypt(workspace_id, ciphertext: bytes, aad: bytes) -> bytes:
@@ -129,23 +155,77 @@ def index_key(workspace_id, purpose: str) -> bytes:
     return key
 
 
+def index_bits(workspace_id) -> int:
+    """Bit length of this workspace's e-mail/phone/identity blind indexes (fixed when its index key
+    was created; see ``privacy.blind``)."""
+    ck = (str(workspace_id), "index-bits", 0)
+    hit = _cache.get(ck)
+    if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    version = active_version(workspace_id, KeyPurpose.INDEX)
+    bits = (
+        WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=KeyPurpose.INDEX, version=version)
+        .values_list("bidx_bits", flat=True)
+        .first()
+    ) or LEGACY_INDEX_BITS
+    with _lock:
+        _cache[ck] = (time.monotonic(), bits)
+    return bits
+
+
 def rewrap_all() -> int:
-    """Re-wrap every live data key under the KEK's active version (after ``kek.rotate()``)."""
+    """Re-wrap every live key under the KEK's active version (after ``kek.rotate()``).
+
+    Idempotent: rows already under the active master key are skipped, so it can be re-run until it
+    returns 0 (keys created meanwhile by processes that had not yet seen the new master key).
+    """
     kek = get_kek()
     count = 0
-    for row in WorkspaceKey.objects.filter(destroyed_at__isnull=True).exclude(kek_id=kek.active_id):
-        ctx = _context(row.workspace_id, row.purpose, row.version)
-        raw = kek.unwrap(row.kek_id, bytes(row.wrapped), ctx)
-        row.kek_id, row.wrapped = kek.wrap(raw, ctx)
-        row.save(update_fields=["kek_id", "wrapped"])
+    pending = (
+        WorkspaceKey.objects.filter(destroyed_at__isnull=True)
+        .exclude(kek_id=kek.active_id)
+        .values_list("pk", flat=True)
+    )
+    for pk in list(pending):
+        with transaction.atomic():
+            row = WorkspaceKey.objects.select_for_update().filter(pk=pk, destroyed_at__isnull=True).first()
+            if row is None or row.kek_id == kek.active_id:
+                continue
+            ctx = _context(row.workspace_id, row.purpose, row.version)
+            raw = kek.unwrap(row.kek_id, bytes(row.wrapped), ctx)
+            row.kek_id, row.wrapped = kek.wrap(raw, ctx)
+            row.save(update_fields=["kek_id", "wrapped"])
         count += 1
     return count
 
 
 def shred_workspace(workspace_id) -> int:
-    """Destroy every key of a workspace: all of its encrypted data becomes unreadable, for good."""
-    n = WorkspaceKey.objects.filter(workspace_id=workspace_id, destroyed_at__isnull=True).update(
-        wrapped=b"", destroyed_at=timezone.now()
-    )
+    """Destroy every key of a workspace: all of its encrypted data becomes unreadable, for good.
+
+    Database rows, backups and copies of its files can no longer be opened (their keys are gone).
+    Once the transaction commits, the workspace's encrypted files are also removed from the file
+    store to free the space; that deletion is housekeeping, not what makes the data unreadable.
+    """
+    from .audit import KEYS_SHREDDED, record
+    from .rls import tenant_scope
+
+    with tenant_scope(workspace_id):
+        n = WorkspaceKey.objects.filter(workspace_id=workspace_id, destroyed_at__isnull=True).update(
+            wrapped=b"", destroyed_at=timezone.now()
+        )
+        record(
+            workspace_id,
+            KEYS_SHREDDED,
+            object_type="workspace",
+            object_id=str(workspace_id),
+            data={"keys": n},
+        )
     forget_cached_keys(workspace_id)
+
+    def _remove_files():
+        from .storage import get_backend
+
+        get_backend().delete_workspace(workspace_id)
+
+    transaction.on_commit(_remove_files)
     return n
