@@ -130,6 +130,8 @@ class Message(TenantModel):
         db_table = "hotro_message"
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="message_thread"),
+            # newest-first keyword search stops after one page instead of sorting every match
+            models.Index(fields=["workspace", "-created_at"], name="message_recent"),
         ]
         constraints = [
             models.UniqueConstraint(

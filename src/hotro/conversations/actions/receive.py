@@ -85,17 +85,23 @@ def do_receive_message(inbox, inbound: InboundMessage) -> tuple[Message, bool]:
     reopens a snoozed/resolved one per the thread, stores text/HTML/attachments encrypted and emits
     ``message.created`` after commit.
     """
-    existing = Message.objects.filter(inbox=inbox, external_id=inbound.external_id).first()
-    if inbound.external_id and existing is not None:
-        return existing, False
+    if inbound.external_id:
+        # exclude("") matches the partial unique index's condition, so even SQLite uses the index
+        existing = _by_external_id(inbox, inbound.external_id)
+        if existing is not None:
+            return existing, False
     try:
         with transaction.atomic():
             return _receive(inbox, inbound), True
     except IntegrityError:
-        existing = Message.objects.filter(inbox=inbox, external_id=inbound.external_id).first()
+        existing = _by_external_id(inbox, inbound.external_id)
         if existing is None:
             raise
         return existing, False
+
+
+def _by_external_id(inbox, external_id: str) -> Message | None:
+    return Message.objects.filter(inbox=inbox, external_id=external_id).exclude(external_id="").first()
 
 
 def _receive(inbox, inbound: InboundMessage) -> Message:
