@@ -5,13 +5,13 @@ from pydantic import Field
 
 from hotro.contacts.actions import check_update_contact
 from hotro.contacts.models import Contact
+from hotro.privacy.search import find_contacts_by_email, find_contacts_by_phone
 from hotro.tenancy.access import access_contact
 
 from .. import serialize
 from ..auth import workspace_scoped
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
 from ..schemas import ERRORS, ContactOut, ContactPage, ContactPatch
-from ..search import find_contacts_by_email, find_contacts_by_phone
 
 router = Router(tags=["contacts"])
 

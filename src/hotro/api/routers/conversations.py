@@ -8,6 +8,7 @@ from pydantic import Field
 
 from hotro.conversations import actions
 from hotro.conversations.models import Conversation, Message
+from hotro.privacy.search import search_conversations
 from hotro.tenancy.access import (
     access_conversation,
     access_conversation_by_number,
@@ -34,7 +35,6 @@ from ..schemas import (
     TagsIn,
     TextIn,
 )
-from ..search import search_conversations
 
 router = Router(tags=["conversations"])
 
