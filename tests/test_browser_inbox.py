@@ -292,6 +292,20 @@ def test_live_inbox_reply_and_resolve_across_two_browsers(server, browser):
     expect(page.locator("#reply-text")).to_have_value("")
     shot(page, "conversation-1280")
 
+    # an internal note: "@" lists members (a listbox), arrows + Enter pick one, Ctrl+Enter saves
+    page.click(".composer-tab[data-tab=note]")
+    page.keyboard.type("Nhờ @Mi")
+    option = page.locator("#mention-list [role=option]", has_text="Minh")
+    option.wait_for(timeout=5_000)
+    expect(page.locator("#note-text")).to_have_attribute("aria-expanded", "true")
+    expect(option).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    expect(page.locator("#note-text")).to_have_value("Nhờ @Minh ")
+    expect(page.locator("#mention-list")).to_be_hidden()
+    page.keyboard.type("xem giúp")
+    page.keyboard.press("Control+Enter")
+    page.locator(".msg-note", has_text="@Minh xem giúp").wait_for(timeout=10_000)
+
     # a second agent on a phone has the conversation open; the first resolves it; the phone sees it live
     context_b, phone, recorder_b = sign_in(browser, server, "minh@demo.test", 390, 844)
     shot(phone, "inbox-list-390")
@@ -314,6 +328,14 @@ def test_live_inbox_reply_and_resolve_across_two_browsers(server, browser):
     page.goto(f"{server.url}/w/demo/admin/inboxes/")
     expect(page.locator(".inbox-table tbody tr")).to_have_count(1)
     shot(page, "admin-inboxes-1280")
+
+    # adding a live chat shows the snippet to paste, with a copy button
+    page.goto(f"{server.url}/w/demo/admin/inboxes/new/?channel=livechat")
+    page.fill("input[name=name]", "Chat web")
+    page.fill("textarea[name=allowed_origins]", "https://shop.example.vn")
+    page.click("form.form button[type=submit]")
+    expect(page.locator("#embed-snippet")).to_contain_text("/widget/")
+    expect(page.locator("button.js-copy[data-copy-target=embed-snippet]")).to_be_visible()
 
     recorder.assert_same_origin(server.url)
     recorder_b.assert_same_origin(server.url)

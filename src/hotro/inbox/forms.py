@@ -41,6 +41,15 @@ class MultipleFileField(forms.FileField):
 class ReplyForm(forms.Form):
     text = forms.CharField(label=_("Reply"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     files = MultipleFileField(label=_("Attachments"))
+    visibility = forms.ChoiceField(
+        label=_("Where to answer"),
+        required=False,
+        choices=[("public", _("Publish on the product page")), ("private", _("Reply privately (by e-mail)"))],
+    )
+
+    @property
+    def public(self) -> bool:
+        return self.cleaned_data.get("visibility") == "public"
 
     def attachments(self) -> list[tuple[str, str, bytes]]:
         return [

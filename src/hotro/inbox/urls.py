@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, admin, files, pages
+from .views import actions, admin, files, mentions, pages
 
 W = "w/<slug:slug>/"
 C = W + "c/<int:number>/"
@@ -13,6 +13,7 @@ urlpatterns = [
     path(W, pages.conversation_list, name="inbox_list"),
     path(W + "rows/", pages.list_rows, name="inbox_rows"),
     path(W + "counts/", pages.view_counts, name="inbox_counts"),
+    path(W + "mentions/", mentions.mention_suggestions, name="inbox_mentions"),
     path(C, pages.conversation_view, name="inbox_conversation"),
     path(C + "pane/", pages.conversation_pane, name="inbox_pane"),
     path(C + "reply/", actions.reply, name="inbox_reply"),

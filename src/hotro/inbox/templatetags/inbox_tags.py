@@ -85,4 +85,18 @@ def nav_context(context) -> dict:
         workspace = None
     if not isinstance(member, Membership) or workspace is None or member.workspace_id != workspace.pk:
         member = None
-    return {"ws": workspace, "member": member}
+    return {"ws": workspace, "member": member, "has_comments": _has_comments_inbox(workspace, member)}
+
+
+def _has_comments_inbox(workspace, member) -> bool:
+    """Whether admins get the comments moderation link (a workspace with a comments inbox)."""
+    if member is None or not member.is_admin:
+        return False
+    from hotro.connectors.models import Inbox
+    from hotro.privacy.rls import current_scope, tenant_scope
+
+    query = Inbox.objects.filter(workspace_id=workspace.pk, connector="comments")
+    if current_scope() == ("tenant", str(workspace.pk)):
+        return query.exists()
+    with tenant_scope(workspace.pk):  # pages of other areas may render outside the workspace's scope
+        return query.exists()

@@ -95,7 +95,9 @@ def bound(form_class, request, **kwargs):
 @conversation_action
 def reply(request, conversation):
     form = bound(ReplyForm, request)
-    actions.check_send_reply(request.member, conversation, form.cleaned_data["text"], form.attachments())
+    actions.check_send_reply(
+        request.member, conversation, form.cleaned_data["text"], form.attachments(), public=form.public
+    )
 
 
 @conversation_action

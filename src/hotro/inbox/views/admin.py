@@ -1,13 +1,14 @@
-"""Inbox administration (admins and owners): health, creating API inboxes, failed events and
-deliveries with retry buttons.
+"""Inbox administration (admins and owners): health, creating API, live-chat and product-comments
+inboxes (with the widgets' embed snippets), failed events and deliveries with retry buttons.
 
-A new API inbox's webhook secret is shown once, in the response to the creating POST itself (marked
-``no-store``); it is never put in the session, the URL or a cookie, so only the inbox's encrypted
-credentials hold it.
+A new API inbox's webhook secret (a widget inbox's identity secret) is shown once, in the response
+to the creating POST itself (marked ``no-store``); it is never put in the session, the URL or a
+cookie, so only the inbox's encrypted credentials hold it.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -24,6 +25,7 @@ from hotro.tenancy.access import access_inbox, access_object
 from hotro.tenancy.middleware import member_required
 from hotro.tenancy.models import Role
 
+from ..channel_forms import CommentsInboxForm, LivechatInboxForm
 from ..forms import ApiInboxForm
 
 admin_required = member_required(role=Role.ADMIN)
@@ -60,36 +62,104 @@ def inbox_list(request, slug):
     return render(request, "inbox/admin/inboxes.html", {"inboxes": inboxes, "section": "inboxes"})
 
 
+CHANNEL_FORMS = {"api": ApiInboxForm, "livechat": LivechatInboxForm, "comments": CommentsInboxForm}
+
+
 @admin_required
 @require_http_methods(["GET", "POST"])
 def inbox_create(request, slug):
-    from hotro.connectors.api import create_api_inbox
-
-    form = ApiInboxForm(request.POST or None)
+    """Connect an API channel, a live-chat widget or a product comments widget.  The channel comes
+    from ``?channel=`` (GET) or the form's hidden ``channel`` (POST); the API channel by default."""
+    channel = request.POST.get("channel") or request.GET.get("channel") or "api"
+    if channel not in CHANNEL_FORMS:
+        channel = "api"
+    form = CHANNEL_FORMS[channel](request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            inbox, secret = create_api_inbox(
-                request.workspace, form.cleaned_data["name"], form.cleaned_data["webhook_url"]
-            )
-        except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error("webhook_url", message)
-        except ConnectorError as exc:  # the host name does not resolve
-            form.add_error("webhook_url", str(exc))
-        else:
-            audit.record_request(
-                request,
-                request.member,
-                audit.INBOX_CREATED,
-                object_type="inbox",
-                object_id=str(inbox.pk),
-                data={"connector": inbox.connector},
-            )
+        created = CREATORS[channel](request, form)
+        if created is not None:
+            inbox, secret = created
             # shown once, in this response only: reloading the detail page never shows it again
             response = _detail_page(request, inbox, secret=secret)
             add_never_cache_headers(response)
             return response
-    return render(request, "inbox/admin/inbox_new.html", {"form": form, "section": "inboxes"})
+    return render(
+        request,
+        "inbox/admin/inbox_new.html",
+        {"form": form, "channel": channel, "section": "inboxes"},
+    )
+
+
+def _audit_created(request, inbox) -> None:
+    audit.record_request(
+        request,
+        request.member,
+        audit.INBOX_CREATED,
+        object_type="inbox",
+        object_id=str(inbox.pk),
+        data={"connector": inbox.connector},
+    )
+
+
+def _create_api(request, form):
+    from hotro.connectors.api import create_api_inbox
+
+    try:
+        inbox, secret = create_api_inbox(
+            request.workspace, form.cleaned_data["name"], form.cleaned_data["webhook_url"]
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            form.add_error("webhook_url", message)
+    except ConnectorError as exc:  # the host name does not resolve
+        form.add_error("webhook_url", str(exc))
+    else:
+        _audit_created(request, inbox)
+        return inbox, secret
+    return None
+
+
+def _create_livechat(request, form):
+    from hotro.connectors.livechat import create_livechat_inbox
+    from hotro.connectors.widget.identity import identity_secret
+
+    try:
+        inbox = create_livechat_inbox(
+            request.workspace, form.cleaned_data["name"], form.origins(), **form.options()
+        )
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return None
+    _audit_created(request, inbox)
+    return inbox, identity_secret(inbox)
+
+
+def _create_comments(request, form):
+    from hotro.connectors.comments.inboxes import create_comments_inbox
+    from hotro.connectors.widget.identity import identity_secret
+
+    try:
+        # audited as inbox.created by create_comments_inbox itself, in the same transaction
+        inbox = create_comments_inbox(
+            request.workspace,
+            form.cleaned_data["name"],
+            form.origins(),
+            form.cleaned_data["moderation"],
+            comments_to_inbox=form.cleaned_data["comments_to_inbox"],
+            actor=request.user,
+        )
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return None
+    return inbox, identity_secret(inbox)
+
+
+def _add_errors(form, exc) -> None:
+    """The channel's refusals (sentences) above the form; origins were already checked per field."""
+    for message in exc.messages:
+        form.add_error(None, message)
+
+
+CREATORS = {"api": _create_api, "livechat": _create_livechat, "comments": _create_comments}
 
 
 @admin_required
@@ -123,7 +193,7 @@ def _detail_page(request, inbox, *, secret: str = ""):
         )
         .order_by("-created_at")[:PROBLEM_LIMIT]
     )
-    webhook_path = f"/hooks/{inbox.connector}/{inbox.public_key}/"
+    webhook_path = f"/hooks/{inbox.connector}/{inbox.public_key}/" if inbox.connector == "api" else ""
     return render(
         request,
         "inbox/admin/inbox_detail.html",
@@ -133,9 +203,21 @@ def _detail_page(request, inbox, *, secret: str = ""):
             "raw_events": raw_events,
             "deliveries": deliveries,
             "webhook_path": webhook_path,
+            "embed_snippet": embed_snippet(inbox),
             "section": "inboxes",
         },
     )
+
+
+def embed_snippet(inbox) -> str:
+    """What a business pastes into its web pages to show a widget inbox ('' for other channels)."""
+    if inbox.connector == "livechat":
+        return f'<script src="{settings.PUBLIC_URL}/widget/{inbox.public_key}.js" async></script>'
+    if inbox.connector == "comments":
+        from hotro.connectors.comments.inboxes import embed_script
+
+        return embed_script(inbox, settings.PUBLIC_URL)
+    return ""
 
 
 @admin_required

@@ -13,6 +13,7 @@ from hotro.privacy import audit
 from hotro.tenancy.access import access_conversation_by_number
 from hotro.tenancy.middleware import default_workspace_for, member_required
 
+from ..channels import channel_features
 from ..forms import AssignForm, MergeForm, PriorityForm, StatusForm, TagsForm
 from ..listing import Filters, count_views, fetch_page
 from ..thread import contact_card, history_entries, thread_messages
@@ -89,6 +90,7 @@ def pane_context(request, conversation, errors=()) -> dict:
     snooze_initial = conversation.snoozed_until
     return {
         "conversation": conversation,
+        "channel": channel_features(conversation, messages),
         "thread": messages,
         "older": older,
         "card": contact_card(

@@ -121,6 +121,187 @@
     }
   });
 
+  /* ---- copy buttons (embed snippets, secrets) -------------------------------------------------- */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".js-copy") : null;
+    if (!button) return;
+    var source = document.getElementById(button.dataset.copyTarget);
+    if (!source) return;
+    var text = source.textContent;
+    function done() {
+      var status = button.parentNode && $(".js-copy-status", button.parentNode);
+      if (status) status.textContent = button.dataset.copied || "";
+      button.classList.add("is-copied");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+    } else {
+      selectText(source);
+      try { if (document.execCommand("copy")) done(); } catch (e) { /* selected: the user copies */ }
+    }
+  });
+
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  /* ---- live chat: tell the visitor an agent is typing (at most once every 2.5 s) ----------------- */
+  var TYPING_EVERY = 2500;
+  var typingSentAt = 0;
+
+  function csrfToken(form) {
+    var input = form && $("input[name=csrfmiddlewaretoken]", form);
+    return input ? input.value : "";
+  }
+
+  function sendAgentTyping(area, typing) {
+    var url = area.dataset.typingUrl;
+    if (!url || !window.fetch) return;
+    var body = new URLSearchParams();
+    body.set("typing", typing ? "1" : "0");
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(area.form) },
+      body: body
+    }).catch(function () { /* a lost typing signal does not matter */ });
+  }
+
+  document.addEventListener("input", function (event) {
+    var area = event.target;
+    if (area.id !== "reply-text" || !area.dataset.typingUrl) return;
+    var now = Date.now();
+    if (now - typingSentAt < TYPING_EVERY) return;
+    typingSentAt = now;
+    sendAgentTyping(area, true);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    var area = form && form.querySelector ? $("#reply-text", form) : null;
+    if (area && area.dataset.typingUrl && typingSentAt) {
+      typingSentAt = 0;
+      sendAgentTyping(area, false);
+    }
+  });
+
+  /* ---- @mentions in the note box: a listbox of matching members --------------------------------- */
+  var mention = { area: null, list: null, items: [], active: -1, start: -1, request: 0 };
+
+  function mentionQuery(area) {
+    var before = area.value.slice(0, area.selectionStart);
+    var match = /(^|[^\p{L}\p{N}_.])@([\p{L}\p{N}_.\-]{0,40})$/u.exec(before);
+    if (!match) return null;
+    return { text: match[2], start: before.length - match[2].length - 1 };
+  }
+
+  function closeMentions() {
+    if (!mention.list) return;
+    mention.list.hidden = true;
+    mention.list.textContent = "";
+    mention.items = [];
+    mention.active = -1;
+    if (mention.area) {
+      mention.area.setAttribute("aria-expanded", "false");
+      mention.area.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function setActive(index) {
+    mention.active = index;
+    mention.items.forEach(function (item, i) {
+      item.el.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    if (index >= 0 && mention.items[index]) {
+      mention.area.setAttribute("aria-activedescendant", mention.items[index].el.id);
+      mention.items[index].el.scrollIntoView({ block: "nearest" });
+    } else {
+      mention.area.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function showMentions(results) {
+    var list = mention.list;
+    list.textContent = "";
+    mention.items = results.map(function (result, i) {
+      var li = document.createElement("li");
+      li.id = "mention-option-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      li.dataset.handle = result.handle;
+      li.textContent = result.name;
+      var handle = document.createElement("span");
+      handle.className = "mention-handle";
+      handle.textContent = "@" + result.handle;
+      li.appendChild(handle);
+      list.appendChild(li);
+      return { el: li, handle: result.handle };
+    });
+    if (!mention.items.length) { closeMentions(); return; }
+    list.hidden = false;
+    mention.area.setAttribute("aria-expanded", "true");
+    setActive(0);
+  }
+
+  function chooseMention(index) {
+    var item = mention.items[index];
+    var area = mention.area;
+    if (!item || !area || mention.start < 0) return;
+    var caret = area.selectionStart;
+    var insert = "@" + item.handle + " ";
+    area.value = area.value.slice(0, mention.start) + insert + area.value.slice(caret);
+    var at = mention.start + insert.length;
+    area.setSelectionRange(at, at);
+    closeMentions();
+    area.focus();
+  }
+
+  document.addEventListener("input", function (event) {
+    var area = event.target;
+    if (!area.classList || !area.classList.contains("js-mentions")) return;
+    mention.area = area;
+    mention.list = document.getElementById(area.getAttribute("aria-controls"));
+    var query = mentionQuery(area);
+    if (!query || !mention.list || !window.fetch) { closeMentions(); return; }
+    mention.start = query.start;
+    var ticket = ++mention.request;
+    fetch(area.dataset.mentionsUrl + "?q=" + encodeURIComponent(query.text), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" }
+    })
+      .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+      .then(function (data) { if (ticket === mention.request) showMentions(data.results || []); })
+      .catch(closeMentions);
+  });
+
+  // capture phase: runs before the page's own shortcuts (Escape blurs, Ctrl+Enter sends)
+  document.addEventListener("keydown", function (event) {
+    if (!mention.list || mention.list.hidden || event.target !== mention.area) return;
+    var count = mention.items.length;
+    if (event.key === "ArrowDown") setActive((mention.active + 1) % count);
+    else if (event.key === "ArrowUp") setActive((mention.active - 1 + count) % count);
+    else if ((event.key === "Enter" && !event.ctrlKey && !event.metaKey) || event.key === "Tab") chooseMention(mention.active);
+    else if (event.key === "Escape") closeMentions();
+    else return;
+    event.preventDefault();
+    event.stopPropagation();
+  }, true);
+
+  document.addEventListener("mousedown", function (event) {
+    var option = event.target.closest ? event.target.closest(".mention-list [role=option]") : null;
+    if (!option) return;
+    event.preventDefault(); // keep the focus in the textarea
+    chooseMention(mention.items.findIndex(function (item) { return item.el === option; }));
+  });
+
+  document.addEventListener("focusout", function (event) {
+    if (event.target === mention.area) setTimeout(closeMentions, 150);
+  });
+
   /* ---- live updates ----------------------------------------------------------------------------- */
   var root = $("#live-root");
   if (!root || !window.WebSocket) return;
@@ -173,8 +354,23 @@
     return event.conversation_id === id || event.into_id === id || event.from_id === id;
   }
 
+  function showTyping(event) {
+    var indicator = $("#typing-indicator");
+    if (!indicator || event.who !== "contact") return;
+    indicator.hidden = !event.typing;
+    if (event.typing) later("typing", function () { indicator.hidden = true; }, 6000);
+  }
+
   function handle(event) {
     root.dataset.lastEventType = event.type || "";
+    if (event.type === "conversation.typing") {  // nothing changed: no refresh, only the indicator
+      if (concernsOpenConversation(event)) showTyping(event);
+      return;
+    }
+    if (event.type === "message.created" && concernsOpenConversation(event)) {
+      var indicator = $("#typing-indicator");
+      if (indicator) indicator.hidden = true;  // the message they were typing arrived
+    }
     later("list", refreshList, 250);
     if (concernsOpenConversation(event)) later("pane", refreshPane, 150);
   }
