@@ -61,7 +61,8 @@ lock: | $(BIN)/python
 	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.12 \
 	  --generate-hashes --custom-compile-command "make lock" --quiet -o requirements.lock
 
-# Compiled translations (.mo) are build output; msgfmt comes from gettext.
+# Compiled translations (.mo) are committed, so a fresh clone needs no gettext; this target
+# recompiles them after a .po is edited (msgfmt comes from gettext).
 messages: install
 	@if [ -n "$$(find src/hotro -name '*.po' -print -quit)" ]; then \
 	  if command -v msgfmt >/dev/null; then \
