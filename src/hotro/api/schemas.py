@@ -54,6 +54,9 @@ class InboxOut(Schema):
     last_error: str
     team: Ref | None
     created_at: datetime
+    receiving_address: str = Field(
+        default="", description="E-mail inboxes: forward mail (or point MX) to this address."
+    )
 
 
 class ApiInboxIn(Schema):
@@ -101,15 +104,60 @@ class CommentsInboxIn(Schema):
     )
 
 
+class EmailServerIn(Schema):
+    host: str = Field(max_length=255)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str = Field(default="", max_length=320)
+
+
+class EmailImapIn(EmailServerIn):
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"], max_length=20)
+    mark_read: bool = Field(default=False, description="Mark fetched mail read on the server.")
+
+
+class EmailOAuth2In(Schema):
+    token_url: str = Field(max_length=2000)
+    client_id: str = Field(default="", max_length=500)
+    scope: str = Field(default="", max_length=500)
+
+
+class EmailInboxIn(Schema):
+    """An e-mail inbox (see docs/channels/email.md).  IMAP and SMTP are optional: without them the
+    inbox receives forwarded mail at its receiving address and replies through hotro's mail server."""
+
+    channel: Literal["email"]
+    name: str = Field(min_length=1, max_length=200)
+    imap: EmailImapIn | None = None
+    smtp: EmailServerIn | None = None
+    auth: Literal["password", "oauth2"] = "password"
+    oauth2: EmailOAuth2In | None = None
+    imap_password: str = Field(default="", max_length=1000)
+    smtp_password: str = Field(default="", max_length=1000)
+    oauth2_client_secret: str = Field(default="", max_length=2000)
+    oauth2_refresh_token: str = Field(default="", max_length=4000)
+    from_name: str = Field(default="", max_length=200)
+    from_address: str = Field(default="", max_length=320)
+    signature: str = Field(default="", max_length=5000)
+    reopen_days: int | None = Field(
+        default=None, ge=0, description="null: always reopen; N: new conversation when resolved > N days ago."
+    )
+    auto_ack: bool = False
+    auto_ack_text: str = Field(default="", max_length=5000)
+    trusted_authserv_id: str = Field(default="", max_length=255)
+    business_domains: list[str] = Field(default_factory=list, max_length=20)
+
+
 class PlannedChannelInboxIn(Schema):
     """Channels whose connectors are not available yet: each will get its own shape here."""
 
-    channel: Literal["email", "facebook", "zalo", "youtube", "voice"]
+    channel: Literal["facebook", "zalo", "youtube", "voice"]
     name: str = Field(default="", max_length=200)
 
 
 InboxIn = Annotated[
-    ApiInboxIn | LiveChatInboxIn | CommentsInboxIn | PlannedChannelInboxIn, Field(discriminator="channel")
+    ApiInboxIn | LiveChatInboxIn | CommentsInboxIn | EmailInboxIn | PlannedChannelInboxIn,
+    Field(discriminator="channel"),
 ]
 
 

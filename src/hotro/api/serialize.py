@@ -19,6 +19,10 @@ def _ref(obj) -> dict | None:
     return None if obj is None else {"id": obj.pk, "name": obj.name}
 
 
+def _receiving_address(i) -> str:
+    return (i.settings or {}).get("receiving_address", "") if i.connector == "email" else ""
+
+
 def inbox(i) -> dict:
     return {
         "id": i.pk,
@@ -31,6 +35,7 @@ def inbox(i) -> dict:
         "last_error": i.last_error,
         "team": _ref(i.team),
         "created_at": i.created_at,
+        "receiving_address": _receiving_address(i),
     }
 
 

@@ -39,7 +39,11 @@ def get_inbox(request, inbox_id: str):
 
 @router.post(
     "",
-    response={201: InboxCreated | LiveChatInboxCreated | CommentsInboxCreated, 400: ERRORS[403], **ERRORS},
+    response={
+        201: InboxCreated | LiveChatInboxCreated | CommentsInboxCreated | InboxOut,
+        400: ERRORS[403],
+        **ERRORS,
+    },
     summary="Create an inbox",
 )
 @workspace_scoped
@@ -50,6 +54,8 @@ def create_inbox(request, payload: InboxIn):
         return _create_livechat_inbox(member, payload)
     if payload.channel == "comments":
         return _create_comments_inbox(member, payload)
+    if payload.channel == "email":
+        return _create_email_inbox(member, payload)
     if payload.channel != "api":
         raise ApiError(400, "channel_unavailable", f"The {payload.channel} channel is not available yet.")
     try:
@@ -58,6 +64,19 @@ def create_inbox(request, payload: InboxIn):
         raise ApiError(400, "channel_unavailable", "The api channel is not available yet.") from exc
     inbox, secret = create_api_inbox(member.workspace, payload.name, payload.webhook_url)
     return Status(201, {**serialize.inbox(inbox), "webhook_secret": secret})
+
+
+def _create_email_inbox(member, payload):
+    from django.core.exceptions import ValidationError
+
+    from hotro.connectors.email.inboxes import create_email_inbox
+
+    data = payload.dict(exclude={"channel", "name"}, exclude_none=True)
+    try:
+        inbox = create_email_inbox(member.workspace, payload.name, actor=member.user, **data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", " ".join(exc.messages)) from None
+    return Status(201, serialize.inbox(inbox))
 
 
 def _create_livechat_inbox(member, payload):

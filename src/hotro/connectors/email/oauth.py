@@ -1,0 +1,106 @@
+"""OAuth2 for IMAP/SMTP (XOAUTH2, Gmail and Microsoft): access tokens refreshed before they expire.
+
+The refresh token, client secret and access token live in the inbox's encrypted credentials.  A
+refresh holds a row lock on the inbox, so two processes never spend a single-use refresh token twice.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import http
+from ..base import ConnectorError
+from ..models import Inbox
+from .config import load_settings
+
+REFRESH_BEFORE = timedelta(minutes=5)
+
+
+def xoauth2_string(username: str, token: str) -> str:
+    """The XOAUTH2 initial response before base64 (CHANNELS.md §4.4)."""
+    return f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+
+def _expires_at(credentials: dict) -> datetime | None:
+    value = credentials.get("oauth2_expires_at")
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def needs_refresh(credentials: dict, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    expires = _expires_at(credentials)
+    return not credentials.get("oauth2_access_token") or expires is None or expires - REFRESH_BEFORE <= now
+
+
+def access_token(inbox: Inbox) -> str:
+    """A valid access token for the inbox, refreshed through the token endpoint when it expires
+    within ``REFRESH_BEFORE``.  Raises a permanent ``ConnectorError`` when the grant was revoked."""
+    if not needs_refresh(inbox.credentials or {}):
+        return inbox.credentials["oauth2_access_token"]
+    return refresh(inbox)
+
+
+def refresh(inbox: Inbox, *, force: bool = False) -> str:
+    cfg = load_settings(inbox)
+    with transaction.atomic():
+        locked = Inbox.objects.select_for_update().get(pk=inbox.pk)
+        creds = dict(locked.credentials or {})
+        if not force and not needs_refresh(creds):  # another process refreshed it meanwhile
+            inbox.credentials = creds
+            return creds["oauth2_access_token"]
+        if not cfg.oauth2_token_url or not creds.get("oauth2_refresh_token"):
+            raise ConnectorError(
+                _("This inbox signs in with OAuth2 but has no refresh token; reconnect the mailbox."),
+                permanent=True,
+                code="reconnect",
+            )
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": creds["oauth2_refresh_token"],
+            "client_id": cfg.oauth2_client_id,
+        }
+        if creds.get("oauth2_client_secret"):
+            form["client_secret"] = creds["oauth2_client_secret"]
+        if cfg.oauth2_scope:
+            form["scope"] = cfg.oauth2_scope
+        response = http.post(
+            cfg.oauth2_token_url,
+            content=urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        )
+        try:
+            data = json.loads(response.content or b"{}")
+        except ValueError:
+            data = {}
+        if response.status_code in {400, 401, 403} or (response.is_success and "access_token" not in data):
+            raise ConnectorError(
+                _("The mail provider refused to renew access (%(e)s); reconnect the mailbox.")
+                % {"e": str(data.get("error") or response.status_code)},
+                permanent=True,
+                code="reconnect",
+            )
+        if not response.is_success:
+            raise ConnectorError(
+                _("The mail provider's sign-in service answered %(s)s; will retry.")
+                % {"s": response.status_code}
+            )
+        expires_in = int(data.get("expires_in") or 3600)
+        creds["oauth2_access_token"] = data["access_token"]
+        creds["oauth2_expires_at"] = (timezone.now() + timedelta(seconds=expires_in)).isoformat()
+        if data.get("refresh_token"):  # rotating refresh tokens (Microsoft) are single-use
+            creds["oauth2_refresh_token"] = data["refresh_token"]
+        locked.credentials = creds
+        locked.save(update_fields=["credentials"])
+    inbox.credentials = creds
+    return creds["oauth2_access_token"]
