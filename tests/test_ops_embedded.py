@@ -67,3 +67,91 @@ def test_embedded_settings_use_it():
     if live.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
         pytest.skip("REDIS_URL is set for this run")
     assert live.CHANNEL_LAYERS["default"]["BACKEND"] == "hotro.config.embedded.EmbeddedChannelLayer"
+
+
+# -- `hotro up` with mail: the demo's forwarding-only e-mail inbox receives over real SMTP -------
+
+COUNT_DEMO_MAIL = """
+import django, json
+django.setup()
+from hotro.conversations.models import Conversation
+from hotro.privacy.rls import system_scope
+with system_scope():
+    found = [
+        {"subject": c.subject, "channel": c.inbox.connector, "inbox": c.inbox.name}
+        for c in Conversation.objects.filter(workspace__slug="demo").select_related("inbox")
+    ]
+print(json.dumps(found, ensure_ascii=False))
+"""
+
+
+@pytest.mark.slow
+def test_hotro_up_receives_mail_for_the_demo_email_inbox_and_stops_cleanly(tmp_path):
+    import json
+    import re
+    import signal
+    import smtplib
+    import subprocess
+    import sys
+    from email.message import EmailMessage
+
+    from test_ops_up import Output, embedded_env, free_port, wait_until_healthy
+
+    port, smtp_port = free_port(), free_port()
+    env = embedded_env(tmp_path) | {"PORT": str(port), "SMTP_PORT": str(smtp_port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hotro", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(process.stdout)
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process, output)
+        assert f"SMTP on 127.0.0.1:{smtp_port}" in output.text
+        assert "Created the demo e-mail inbox 'Support e-mail'" in output.text
+        address = output.wait_for(r"Mail to (\S+@\S+) becomes a conversation", 5).group(1)
+
+        mail = EmailMessage()
+        mail["From"] = "Lan Nguyễn <lan@customer.test>"
+        mail["To"] = address
+        mail["Subject"] = "Đơn hàng 1234 chưa tới"
+        mail["Message-ID"] = "<embedded-1@customer.test>"
+        mail.set_content("Xin chào, đơn hàng của tôi chưa tới.")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+            refused = client.sendmail(
+                "lan@customer.test", [address, "nobody@mail.localhost"], mail.as_bytes()
+            )
+        assert list(refused) == ["nobody@mail.localhost"]  # unknown recipients are refused at RCPT
+
+        found: list = []
+        deadline = time.monotonic() + 30
+        while not found and time.monotonic() < deadline:
+            done = subprocess.run(  # noqa: PLW1510 - the exit status is asserted
+                [sys.executable, "-c", COUNT_DEMO_MAIL],
+                env=env | {"DJANGO_SETTINGS_MODULE": "hotro.config.settings"},
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            found = json.loads(done.stdout.strip().splitlines()[-1])
+            time.sleep(0.3)
+        assert found == [
+            {"subject": "Đơn hàng 1234 chưa tới", "channel": "email", "inbox": "Support e-mail"}
+        ], output.text
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0, output.text
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output.wait_for(r"hotro stopped\.", 5)
+    assert "Traceback" not in output.text
+    with smtplib.SMTP() as client, pytest.raises(OSError):
+        client.connect("127.0.0.1", smtp_port)  # the receiver stopped with the rest
+    assert re.search(r"Mail to \S+@mail\.localhost", output.text)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 DEMO_SLUG = "demo"
 DEMO_OWNER_EMAIL = "owner@demo.hotro.local"
+DEMO_EMAIL_INBOX = "Support e-mail"
 
 
 class CommandFailed(Exception):
@@ -110,9 +111,22 @@ def cmd_up(args: argparse.Namespace) -> None:
     say(f"hotro is starting at {base_url}/")
     if not args.no_demo:
         announce_demo_workspace(base_url)
+    if not args.no_mail:
+        say(
+            f"  Forwarded mail: SMTP on {settings.HOTRO_SMTP_HOST}:{settings.HOTRO_SMTP_PORT} "
+            f"for <inbox key>@{settings.HOTRO_MAIL_DOMAIN} (SMTP_PORT changes the port)."
+        )
+        if not args.no_demo:
+            announce_demo_email_inbox()
     say("Press Ctrl-C to stop.")
     say()
-    embedded.serve(args.host, args.port, worker=not args.no_worker, scheduler=not args.no_scheduler)
+    embedded.serve(
+        args.host,
+        args.port,
+        worker=not args.no_worker,
+        scheduler=not args.no_scheduler,
+        mail=not args.no_mail,
+    )
     say("hotro stopped.")
 
 
@@ -149,6 +163,25 @@ def announce_demo_workspace(base_url: str) -> None:
         say("  This password is shown only once: keep it somewhere safe.")
 
 
+def announce_demo_email_inbox() -> None:
+    """The demo's forwarding-only e-mail inbox (created on first run): mail sent to its receiving
+    address becomes a conversation at once, so a new user can try the channel."""
+    from hotro.connectors.email.inboxes import create_email_inbox, receiving_address
+    from hotro.connectors.models import Inbox
+    from hotro.privacy.rls import system_scope
+    from hotro.tenancy.models import Workspace
+
+    workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
+    if workspace is None:
+        return
+    with system_scope():
+        inbox = Inbox.objects.filter(workspace=workspace, connector="email").order_by("created_at").first()
+    if inbox is None:
+        inbox = create_email_inbox(workspace, DEMO_EMAIL_INBOX)
+        say(f"  Created the demo e-mail inbox {DEMO_EMAIL_INBOX!r} (forwarding only).")
+    say(f"  Mail to {receiving_address(inbox)} becomes a conversation in the demo workspace.")
+
+
 def cmd_web(args: argparse.Namespace) -> None:
     setup_django()  # fail early, with a sentence, on bad settings
     import uvicorn
@@ -177,6 +210,25 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
     from django.core.management import call_command
 
     call_command("crontask", *args.options)
+
+
+def cmd_smtpd(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.core.management import call_command
+
+    options = ["--lmtp"] if args.lmtp else []
+    if args.host:
+        options += ["--host", args.host]
+    if args.port is not None:
+        options += ["--port", str(args.port)]
+    call_command("email_smtpd", *options)
+
+
+def cmd_email_idle(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("email_idle")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -276,6 +328,15 @@ def default_port() -> int:
         raise SystemExit(f"PORT must be a number, not {raw!r}.") from None
 
 
+def add_mail_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """The e-mail channel's production processes (embedded mode runs both inside ``hotro up``)."""
+    p = add("smtpd", cmd_smtpd, "Receive forwarded mail for the e-mail inboxes (SMTP or LMTP).")
+    p.add_argument("--host", help="default: $HOTRO_SMTP_HOST or 127.0.0.1")
+    p.add_argument("--port", type=int, help="default: $SMTP_PORT or 2525")
+    p.add_argument("--lmtp", action="store_true", help="speak LMTP instead of SMTP")
+    add("email-idle", cmd_email_idle, "Watch the e-mail inboxes' IMAP folders (IDLE) and fetch new mail.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotro", description="hotro: privacy-first omnichannel customer care."
@@ -287,12 +348,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("up", cmd_up, "Run everything in one process on SQLite under ./var (web, worker, scheduler).")
+    p = add(
+        "up", cmd_up, "Run everything in one process on SQLite under ./var (web, worker, scheduler, mail)."
+    )
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=default_port(), help="default: $PORT or 8000")
     p.add_argument("--no-demo", action="store_true", help="do not create the demo workspace")
     p.add_argument("--no-worker", action="store_true", help="do not run the task worker")
     p.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler")
+    p.add_argument(
+        "--no-mail", action="store_true", help="do not run the SMTP receiver and the IMAP IDLE watcher"
+    )
 
     p = add("web", cmd_web, "Serve HTTP and WebSocket (uvicorn, ASGI).")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -310,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("options", nargs="*", help=passthrough % "db_worker")
     p = add("scheduler", cmd_scheduler, "Run the periodic-job scheduler (django-crontask).")
     p.add_argument("options", nargs="*", help=passthrough % "crontask")
+    add_mail_commands(add)
     p = add("migrate", cmd_migrate, "Apply database migrations.")
     p.add_argument("options", nargs="*", help=passthrough % "migrate")
     p = add("manage", cmd_manage, "Run any Django management command (e.g. changepassword).")

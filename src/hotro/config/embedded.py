@@ -1,7 +1,8 @@
-"""Embedded mode (``hotro up`` / ``make up``): web, task worker and scheduler in one process.
+"""Embedded mode (``hotro up`` / ``make up``): web, task worker, scheduler and mail in one process.
 
-uvicorn serves in the main thread (it owns the signal handlers); django-tasks-db's own ``Worker``
-and django-crontask's APScheduler run in background threads.  Ctrl-C (SIGINT) or SIGTERM stops
+uvicorn serves in the main thread (it owns the signal handlers); django-tasks-db's own ``Worker``,
+django-crontask's APScheduler, the inbound SMTP receiver (aiosmtpd, 127.0.0.1:2525 or ``SMTP_PORT``)
+and the IMAP IDLE supervisor run in background threads.  Ctrl-C (SIGINT) or SIGTERM stops
 uvicorn, which returns here; the worker finishes the task it is running, the scheduler stops, and
 the process exits with status 0.
 """
@@ -93,6 +94,55 @@ class SchedulerThread(threading.Thread):
             scheduler.shutdown(wait=False)
 
 
+class MailReceiverService:
+    """The inbound SMTP receiver (aiosmtpd runs its own thread); ``stop_services`` stops it like the
+    threads above.  A port in use is reported in a sentence and the rest of hotro runs without it."""
+
+    name = "hotro-smtp-receiver"
+
+    def __init__(self, host: str | None = None, port: int | None = None) -> None:
+        from django.conf import settings
+
+        self.host = host or settings.HOTRO_SMTP_HOST
+        self.port = settings.HOTRO_SMTP_PORT if port is None else port
+        self.controller = None
+
+    def start(self) -> None:
+        from hotro.connectors.email.receiver import start_in_thread
+
+        try:
+            self.controller = start_in_thread(self.host, self.port)
+        except (OSError, RuntimeError) as exc:
+            logger.warning(
+                "The e-mail receiver cannot listen on %s:%s (%s); forwarded mail will not arrive. "
+                "Free that port or set SMTP_PORT to another one.",
+                self.host,
+                self.port,
+                exc,
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.controller is not None
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def join(self, timeout: float | None = None) -> None:
+        """``stop()`` already waited for aiosmtpd's thread."""
+
+    def is_alive(self) -> bool:
+        return self.controller is not None
+
+
+def start_imap_idle():
+    from hotro.connectors.email.idle import start_in_thread
+
+    return start_in_thread()
+
+
 def task_backend_is_database(alias: str = "default") -> bool:
     from django.tasks import task_backends
     from django_tasks_db.backend import DatabaseBackend
@@ -101,18 +151,29 @@ def task_backend_is_database(alias: str = "default") -> bool:
 
 
 def serve(
-    host: str, port: int, *, worker: bool = True, scheduler: bool = True, log_level: str = "info"
+    host: str,
+    port: int,
+    *,
+    worker: bool = True,
+    scheduler: bool = True,
+    mail: bool = True,
+    log_level: str = "info",
 ) -> None:
-    """Serve the ASGI application until interrupted, with the worker and scheduler beside it."""
+    """Serve the ASGI application until interrupted, with the worker, the scheduler and (``mail``)
+    the SMTP receiver and IMAP IDLE supervisor beside it."""
     import uvicorn
 
-    services: list[TaskWorkerThread | SchedulerThread] = []
+    services: list = []
     if worker and task_backend_is_database():
         services.append(TaskWorkerThread())
     if scheduler:
         services.append(SchedulerThread())
+    if mail:
+        services.append(MailReceiverService())
     for service in services:
         service.start()
+    if mail:
+        services.append(start_imap_idle())  # a thread already started, stopped with the others
 
     config = uvicorn.Config(
         "hotro.config.asgi:application", host=host, port=port, lifespan="off", log_level=log_level

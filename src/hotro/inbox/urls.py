@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import actions, admin, files, mentions, pages
+from .views import actions, admin, email, files, mentions, pages
 
 W = "w/<slug:slug>/"
 C = W + "c/<int:number>/"
@@ -40,5 +40,17 @@ urlpatterns = [
         A + "<uuid:inbox_id>/deliveries/<uuid:delivery_id>/retry/",
         admin.delivery_retry,
         name="inbox_admin_delivery_retry",
+    ),
+    path(A + "<uuid:inbox_id>/email/", email.email_edit, name="inbox_admin_email_edit"),
+    path(A + "<uuid:inbox_id>/email/test/", email.email_test, name="inbox_admin_email_test"),
+    path(
+        A + "<uuid:inbox_id>/quarantine/senders/<uuid:identity_id>/release/",
+        email.quarantine_release,
+        name="inbox_admin_quarantine_release",
+    ),
+    path(
+        A + "<uuid:inbox_id>/quarantine/<uuid:item_id>/discard/",
+        email.quarantine_discard,
+        name="inbox_admin_quarantine_discard",
     ),
 ]

@@ -26,6 +26,7 @@ from hotro.tenancy.middleware import member_required
 from hotro.tenancy.models import Role
 
 from ..channel_forms import CommentsInboxForm, LivechatInboxForm
+from ..email_forms import EmailInboxForm
 from ..forms import ApiInboxForm
 
 admin_required = member_required(role=Role.ADMIN)
@@ -62,7 +63,12 @@ def inbox_list(request, slug):
     return render(request, "inbox/admin/inboxes.html", {"inboxes": inboxes, "section": "inboxes"})
 
 
-CHANNEL_FORMS = {"api": ApiInboxForm, "livechat": LivechatInboxForm, "comments": CommentsInboxForm}
+CHANNEL_FORMS = {
+    "api": ApiInboxForm,
+    "livechat": LivechatInboxForm,
+    "comments": CommentsInboxForm,
+    "email": EmailInboxForm,
+}
 
 
 @admin_required
@@ -159,7 +165,26 @@ def _add_errors(form, exc) -> None:
         form.add_error(None, message)
 
 
-CREATORS = {"api": _create_api, "livechat": _create_livechat, "comments": _create_comments}
+def _create_email(request, form):
+    from hotro.connectors.email.inboxes import create_email_inbox
+
+    try:
+        # audited as inbox.created by create_email_inbox itself, in the same transaction
+        inbox = create_email_inbox(
+            request.workspace, form.cleaned_data["name"], actor=request.user, **form.settings_data()
+        )
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return None
+    return inbox, ""
+
+
+CREATORS = {
+    "api": _create_api,
+    "livechat": _create_livechat,
+    "comments": _create_comments,
+    "email": _create_email,
+}
 
 
 @admin_required
@@ -167,7 +192,7 @@ def inbox_detail(request, slug, inbox_id):
     return _detail_page(request, access_inbox(request.member, inbox_id))
 
 
-def _detail_page(request, inbox, *, secret: str = ""):
+def _detail_page(request, inbox, *, secret: str = "", extra: dict | None = None):
     inbox.health_words = HEALTH_WORDS.get(inbox.health, inbox.health)
     raw_events = list(
         RawEvent.objects.filter(workspace_id=request.workspace.pk, inbox=inbox, status__in=RAW_PROBLEMS)
@@ -205,8 +230,26 @@ def _detail_page(request, inbox, *, secret: str = ""):
             "webhook_path": webhook_path,
             "embed_snippet": embed_snippet(inbox),
             "section": "inboxes",
+            **(email_context(inbox) if inbox.connector == "email" else {}),
+            **(extra or {}),
         },
     )
+
+
+def email_context(inbox) -> dict:
+    """What the detail page shows of an e-mail inbox: its receiving address, servers, health in
+    words and the quarantine."""
+    from hotro.connectors.email.config import load_settings
+    from hotro.connectors.email.inboxes import receiving_address
+
+    from ..email_admin import health_words, quarantine_of
+
+    return {
+        "email": load_settings(inbox),
+        "receiving_address": receiving_address(inbox),
+        "email_health": health_words(inbox),
+        "quarantine": quarantine_of(inbox),
+    }
 
 
 def embed_snippet(inbox) -> str:
