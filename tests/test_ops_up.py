@@ -121,6 +121,11 @@ def test_hotro_up_serves_runs_tasks_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert email == "owner@demo.hotro.local"
         assert f"Sign in at {base_url}/accounts/login/" in output.text
 
+        # Query strings carry personal data: the access log keeps the path only.
+        httpx.get(f"{base_url}/healthz?email=lan.nguyen%40example.vn&q=ho%C3%A0n+ti%E1%BB%81n", timeout=5)
+        output.wait_for(r"GET /healthz\?… HTTP", 5)
+        assert "lan.nguyen" not in output.text and "example.vn" not in output.text
+
         refused = log_in(base_url, email, password + "x")
         assert refused.status_code == 200  # the form again, with an error
         assert "sessionid" not in refused.cookies

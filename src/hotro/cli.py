@@ -186,6 +186,8 @@ def cmd_web(args: argparse.Namespace) -> None:
     setup_django()  # fail early, with a sentence, on bad settings
     import uvicorn
 
+    from hotro.config.logs import uvicorn_log_config
+
     uvicorn.run(
         "hotro.config.asgi:application",
         host=args.host,
@@ -195,6 +197,7 @@ def cmd_web(args: argparse.Namespace) -> None:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(),
     )
 
 

@@ -175,8 +175,15 @@ def serve(
     if mail:
         services.append(start_imap_idle())  # a thread already started, stopped with the others
 
+    from .logs import uvicorn_log_config
+
     config = uvicorn.Config(
-        "hotro.config.asgi:application", host=host, port=port, lifespan="off", log_level=log_level
+        "hotro.config.asgi:application",
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level=log_level,
+        log_config=uvicorn_log_config(),
     )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal it caught once it has shut down; with this handler SIGTERM, like

@@ -1,0 +1,36 @@
+"""Server logging without personal data.
+
+Query strings carry personal data (``/api/v1/contacts?email=...``, ``?q=<search words>``, widget
+parameters), so uvicorn's access and WebSocket log lines keep the path and drop the query.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+
+def strip_query(value):
+    if isinstance(value, str) and value.startswith("/") and "?" in value:
+        return value.split("?", 1)[0] + "?…"
+    return value
+
+
+class StripQueryStrings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(strip_query(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: strip_query(v) for k, v in record.args.items()}
+        return True
+
+
+def uvicorn_log_config() -> dict:
+    """uvicorn's own logging configuration with the query-string filter on every handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["strip_query"] = {"()": "hotro.config.logs.StripQueryStrings"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("strip_query")
+    return config
