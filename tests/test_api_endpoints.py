@@ -307,3 +307,28 @@ def test_the_cross_workspace_cases_cover_every_endpoint_taking_an_id():
                 assert (method, bare + suffix) in covered, (
                     f"{method.upper()} {path} has no cross-workspace case"
                 )
+
+
+def test_creating_inboxes_and_viewing_contacts_through_the_api_is_audited(world_a, settings):
+    from hotro.privacy.audit import verify_chain
+    from hotro.privacy.models import AuditEvent
+
+    settings.HOTRO_ALLOW_PRIVATE_WEBHOOKS = True
+    client = world_a.client()
+    api_inbox = post(
+        client, "/api/v1/inboxes", {"channel": "api", "name": "CRM", "webhook_url": "http://127.0.0.1:9/h"}
+    )
+    chat = post(
+        client,
+        "/api/v1/inboxes",
+        {"channel": "livechat", "name": "Chat", "allowed_origins": ["https://shop.example"]},
+    )
+    assert api_inbox.status_code == 201 and chat.status_code == 201
+    created = AuditEvent.objects.filter(workspace=world_a.workspace, action="inbox.created")
+    assert sorted(created.values_list("object_id", flat=True)) == sorted(
+        [api_inbox.json()["id"], chat.json()["id"]]
+    )
+    assert client.get(f"/api/v1/contacts/{world_a.contact.pk}").status_code == 200
+    viewed = AuditEvent.objects.get(workspace=world_a.workspace, action="contact.viewed")
+    assert viewed.object_id == str(world_a.contact.pk)
+    assert verify_chain(world_a.workspace.pk) == []

@@ -48,7 +48,12 @@ def list_contacts(request, filters: Query[ContactFilters]):
 @router.get("/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")
 @workspace_scoped
 def get_contact(request, contact_id: str):
-    return serialize.contact(access_contact(request.auth.membership, contact_id))
+    from hotro.privacy.audit import CONTACT_VIEWED, record_request
+
+    member = request.auth.membership
+    contact = access_contact(member, contact_id)
+    record_request(request, member, CONTACT_VIEWED, object_type="contact", object_id=str(contact.pk))
+    return serialize.contact(contact)
 
 
 @router.patch("/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Correct a contact's details")

@@ -51,7 +51,7 @@ def create_inbox(request, payload: InboxIn):
     member = request.auth.membership
     require_admin(member)
     if payload.channel == "livechat":
-        return _create_livechat_inbox(member, payload)
+        return _create_livechat_inbox(request, member, payload)
     if payload.channel == "comments":
         return _create_comments_inbox(member, payload)
     if payload.channel == "email":
@@ -63,7 +63,21 @@ def create_inbox(request, payload: InboxIn):
     except ImportError as exc:
         raise ApiError(400, "channel_unavailable", "The api channel is not available yet.") from exc
     inbox, secret = create_api_inbox(member.workspace, payload.name, payload.webhook_url)
+    _audit_created(request, member, inbox)
     return Status(201, {**serialize.inbox(inbox), "webhook_secret": secret})
+
+
+def _audit_created(request, member, inbox) -> None:
+    from hotro.privacy.audit import INBOX_CREATED, record_request
+
+    record_request(
+        request,
+        member,
+        INBOX_CREATED,
+        object_type="inbox",
+        object_id=str(inbox.pk),
+        data={"channel": inbox.connector},
+    )
 
 
 def _create_email_inbox(member, payload):
@@ -79,7 +93,7 @@ def _create_email_inbox(member, payload):
     return Status(201, serialize.inbox(inbox))
 
 
-def _create_livechat_inbox(member, payload):
+def _create_livechat_inbox(request, member, payload):
     from django.conf import settings
     from django.core.exceptions import ValidationError
 
@@ -91,6 +105,7 @@ def _create_livechat_inbox(member, payload):
         inbox = create_livechat_inbox(member.workspace, payload.name, payload.allowed_origins, **options)
     except ValidationError as exc:
         raise ApiError(422, "invalid", " ".join(exc.messages)) from None
+    _audit_created(request, member, inbox)
     script = f'<script src="{settings.PUBLIC_URL}/widget/{inbox.public_key}.js" async></script>'
     return Status(
         201,
