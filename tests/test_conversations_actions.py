@@ -178,3 +178,13 @@ def test_public_replies_only_where_the_channel_has_them(inbox_a, owner_a):
     )
     reply = actions.check_send_reply(owner_a, q.conversation, "Còn ạ", public=True)
     assert reply.extra == {"public": True}
+
+
+def test_replies_and_notes_are_in_the_history(inbox_a, owner_a):
+    m1, _ = actions.do_receive_message(inbox_a, inbound())
+    reply = actions.check_send_reply(owner_a, m1.conversation, "Dạ vâng")
+    note = actions.check_add_note(owner_a, m1.conversation, "@owner xem lại")
+    kinds = {e.kind: e.data for e in ConversationEvent.objects.filter(conversation=m1.conversation_id)}
+    assert kinds["replied"]["message_id"] == str(reply.pk)
+    assert kinds["noted"]["message_id"] == str(note.pk)
+    assert kinds["noted"]["mentioned_ids"] == [str(owner_a.pk)]

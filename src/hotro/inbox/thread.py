@@ -133,6 +133,13 @@ def describe(event: ConversationEvent, names: dict, teams: dict, new_status: str
         return _("#%(n)s was merged into this conversation") % {"n": data.get("from_number", "?")}
     if kind == "moved":
         return _("Moved to another inbox")
+    if kind == "replied":
+        return _("Replied to the customer")
+    if kind == "noted":
+        mentioned = [names.get(i) or _("a former member") for i in data.get("mentioned_ids", [])]
+        if mentioned:
+            return _("Internal note, mentioning %(names)s") % {"names": ", ".join(mentioned)}
+        return _("Internal note added")
     return kind.replace("_", " ").capitalize()
 
 

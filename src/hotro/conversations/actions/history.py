@@ -9,8 +9,9 @@ from hotro.realtime.events import send_event_on_commit
 from ..models import Conversation, ConversationEvent
 
 
-def record(conversation: Conversation, kind: str, actor=None, **data) -> ConversationEvent:
-    """Append one history entry and emit ``conversation.<kind>`` after commit.
+def record(conversation: Conversation, kind: str, actor=None, *, announce_it: bool = True, **data):
+    """Append one history entry and (unless ``announce_it`` is false, for changes already announced
+    as ``message.created``) emit ``conversation.<kind>`` after commit.
 
     ``data`` holds ids and states only, never personal data (the history table is not encrypted).
     """
@@ -22,7 +23,8 @@ def record(conversation: Conversation, kind: str, actor=None, **data) -> Convers
         data=data,
         at=timezone.now(),
     )
-    announce(conversation, f"conversation.{kind}", actor=actor, **data)
+    if announce_it:
+        announce(conversation, f"conversation.{kind}", actor=actor, **data)
     return event
 
 

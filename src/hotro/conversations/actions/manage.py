@@ -68,7 +68,7 @@ def do_change_status(actor, conversation: Conversation, status: str, *, snooze_u
     conversation.snoozed_until = snooze_until if status == Status.SNOOZED else None
     conversation.resolved_at = now if status == Status.RESOLVED else None
     conversation.save(update_fields=["status", "snoozed_until", "resolved_at"])
-    data = {"previous": previous, "new": status}
+    data = {"previous": previous, "status": status}
     if snooze_until:
         data["snoozed_until"] = snooze_until.isoformat()
     history.record(conversation, "status_changed", actor=actor, **data)

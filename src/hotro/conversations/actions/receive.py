@@ -77,22 +77,29 @@ def store_attachments(message: Message, attachments) -> None:
         )
 
 
-def do_receive_message(inbox, inbound: InboundMessage) -> tuple[Message, bool]:
+def do_receive_message(
+    inbox, inbound: InboundMessage, *, identity=None, conversation=None, checked: bool = False
+) -> tuple[Message, bool]:
     """Store one inbound customer message; idempotent on (inbox, external id).
 
     Returns ``(message, created)``.  Resolves the contact by blind index, threads into the open
     conversation of that contact (or the provider thread, or a conversation the connector chose),
     reopens a snoozed/resolved one per the thread, stores text/HTML/attachments encrypted and emits
     ``message.created`` after commit.
+
+    A connector that has already done part of this in the same transaction passes it on: the
+    sender's ``identity`` (from ``do_resolve_contact``), the ``conversation`` object it chose (the
+    one ``inbound.conversation_id`` names), and ``checked=True`` when it has just looked for the
+    external id itself.  The unique index still makes a racing duplicate return the stored one.
     """
-    if inbound.external_id:
+    if inbound.external_id and not checked:
         # exclude("") matches the partial unique index's condition, so even SQLite uses the index
         existing = _by_external_id(inbox, inbound.external_id)
         if existing is not None:
             return existing, False
     try:
         with transaction.atomic():
-            return _receive(inbox, inbound), True
+            return _receive(inbox, inbound, identity, conversation), True
     except IntegrityError:
         existing = _by_external_id(inbox, inbound.external_id)
         if existing is None:
@@ -104,19 +111,23 @@ def _by_external_id(inbox, external_id: str) -> Message | None:
     return Message.objects.filter(inbox=inbox, external_id=external_id).exclude(external_id="").first()
 
 
-def _receive(inbox, inbound: InboundMessage) -> Message:
+def _receive(inbox, inbound: InboundMessage, identity=None, conversation=None) -> Message:
     workspace_id = inbox.workspace_id
-    identity, _ = do_resolve_contact(
-        workspace_id,
-        channel=inbound.channel,
-        address=inbound.sender_address,
-        name=inbound.sender_name,
-        email=inbound.sender_email,
-        phone=inbound.sender_phone,
-    )
+    if identity is None:
+        identity, _ = do_resolve_contact(
+            workspace_id,
+            channel=inbound.channel,
+            address=inbound.sender_address,
+            name=inbound.sender_name,
+            email=inbound.sender_email,
+            phone=inbound.sender_phone,
+        )
     contact = identity.contact
-    conversation = None
-    if inbound.conversation_id:
+    if conversation is not None and (
+        str(conversation.pk) != str(inbound.conversation_id) or conversation.workspace_id != workspace_id
+    ):
+        conversation = None
+    if conversation is None and inbound.conversation_id:
         conversation = Conversation.objects.filter(
             workspace_id=workspace_id, pk=inbound.conversation_id
         ).first()

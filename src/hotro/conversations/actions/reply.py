@@ -88,6 +88,7 @@ def do_send_reply(
         fields.append("assignee")
         history.record(conversation, "assigned", actor=member, assignee_id=str(member.pk), reason="replied")
     conversation.save(update_fields=fields)
+    history.record(conversation, "replied", actor=member, announce_it=False, message_id=str(message.pk))
     history.announce(
         conversation, "message.created", actor=member, message_id=str(message.pk), direction=message.direction
     )
@@ -130,6 +131,14 @@ def do_add_note(member: Membership, conversation: Conversation, text: str) -> Me
     mentioned = find_mentions(conversation.workspace_id, text)
     for m in mentioned:
         Mention.objects.create(workspace_id=conversation.workspace_id, message=message, membership=m)
+    history.record(
+        conversation,
+        "noted",
+        actor=member,
+        announce_it=False,
+        message_id=str(message.pk),
+        mentioned_ids=[str(m.pk) for m in mentioned],
+    )
     history.announce(
         conversation,
         "message.created",
