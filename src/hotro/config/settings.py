@@ -62,7 +62,8 @@ if PRODUCTION:
 elif not SECRET_KEY:
     secret_file = VAR_DIR / "secret.key"
     if HOTRO_ENV == "development":
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        # the embedded mode's database, keys and files live here: readable by their owner only
+        VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not secret_file.exists():
             import secrets
 
