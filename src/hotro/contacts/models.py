@@ -57,3 +57,31 @@ class ContactIdentity(TenantModel):
     class Meta:
         db_table = "hotro_contact_identity"
         indexes = [models.Index(fields=["workspace", "channel", "address_bidx"], name="identity_lookup")]
+
+
+class SuppressionReason(models.TextChoices):
+    HARD_BOUNCE = "hard_bounce", "The address does not exist (hard bounce)"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    COMPLAINT = "complaint", "Marked as spam"
+    MANUAL = "manual", "Added by staff"
+
+
+class Suppression(TenantModel):
+    """An address that automatic and marketing mail must not reach, found by its blind index only.
+
+    Replies a person writes to a customer are never suppressed (they answer the customer's own
+    request); automatic acknowledgements and, later, marketing sends check this list first.
+    """
+
+    channel = models.CharField(max_length=32)
+    address_bidx = models.BigIntegerField()
+    address = EncryptedTextField()  # kept to confirm blind-index candidates and to show admins
+    reason = models.CharField(max_length=16, choices=SuppressionReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "hotro_suppression"
+        indexes = [models.Index(fields=["workspace", "channel", "address_bidx"], name="suppression_lookup")]
+
+    def __str__(self) -> str:
+        return f"Suppression {self.pk}"

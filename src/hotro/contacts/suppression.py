@@ -1,0 +1,51 @@
+"""The suppression list: addresses automatic and marketing messages must not reach.
+
+Looked up by blind index (HMAC of the normalized address) and confirmed by decrypting, so the list
+holds no address in clear.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from hotro.privacy import blind
+
+from .actions import _normal
+from .models import Suppression
+
+
+def _matches(workspace_id, channel: str, address: str):
+    wanted = _normal(channel, address)
+    idx = blind.address_index(workspace_id, channel, address)
+    return [
+        s
+        for s in Suppression.objects.filter(workspace_id=workspace_id, channel=channel, address_bidx=idx)
+        if _normal(channel, s.address or "") == wanted
+    ]
+
+
+def is_suppressed(workspace_id, channel: str, address: str) -> bool:
+    return bool(address) and bool(_matches(workspace_id, channel, address))
+
+
+@transaction.atomic
+def do_suppress(workspace_id, channel: str, address: str, reason: str) -> Suppression:
+    """Add ``address`` (idempotent: an existing entry is returned unchanged)."""
+    existing = _matches(workspace_id, channel, address)
+    if existing:
+        return existing[0]
+    return Suppression.objects.create(
+        workspace_id=workspace_id,
+        channel=channel,
+        address=address.strip(),
+        address_bidx=blind.address_index(workspace_id, channel, address),
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def do_unsuppress(workspace_id, channel: str, address: str) -> int:
+    matches = _matches(workspace_id, channel, address)
+    for s in matches:
+        s.delete()
+    return len(matches)
