@@ -9,7 +9,7 @@ is built afterwards.  Then it times 200 queries of 1-3 words through the applica
 * messages page: ``search.search_messages(...).order_by("-created_at")[:50]`` then decrypt-verify
   (``verify_messages``) of that page, as an agent's search results page does;
 * conversations page: ``search.search_conversations(...)`` (EXISTS subquery) over the inbox list
-  ordered by last activity, first 25;
+  ordered by last activity, first 25: all statuses (the API's default) and "open" (the agent UI's);
 
 and, as the physical baseline, the same messages query as raw SQL (``@>`` on the GIN index, no ORM,
 no decryption).
@@ -259,6 +259,7 @@ def measure(n_queries: int) -> dict:
     from hotro.tenancy.models import Workspace
 
     ws = Workspace.objects.get(slug="bench-search")
+    total = Message.objects.filter(workspace_id=ws.pk).count()
     maker = MessageMaker(seed=77)
     rng = random.Random(3)
     queries = [maker.query(rng.choice([1, 1, 2, 2, 2, 3])) for _ in range(n_queries)]
@@ -271,6 +272,9 @@ def measure(n_queries: int) -> dict:
     def conversations_page(q):
         return list(search.search_conversations(ws.pk, q, base)[:25])
 
+    def open_conversations_page(q):  # the agent UI's default view: status "open"
+        return list(search.search_conversations(ws.pk, q, base.filter(status="open"))[:25])
+
     def raw_page(q):
         tokens = search.tokens_for_query(ws.pk, q)
         with connection.cursor() as cur:
@@ -282,13 +286,16 @@ def measure(n_queries: int) -> dict:
             return cur.fetchall()
 
     for q in queries[:10]:  # warm the cache, as a running server's would be
-        messages_page(q), conversations_page(q), raw_page(q)
+        messages_page(q), conversations_page(q), open_conversations_page(q), raw_page(q)
 
+    # common: more than 1% of the messages match (a page fills from the newest rows); rare: the rest
+    common = [search.search_messages(ws.pk, q).count() > total // 100 for q in queries]
     results = {}
     hits = []
     for label, fn in (
         ("messages page", messages_page),
         ("conversations", conversations_page),
+        ("conv. (open)", open_conversations_page),
         ("raw SQL", raw_page),
     ):
         times = []
@@ -299,7 +306,6 @@ def measure(n_queries: int) -> dict:
             if label == "messages page":
                 hits.append(len(found))
         results[label] = times
-    total = Message.objects.filter(workspace_id=ws.pk).count()
     print(f"\n{n_queries} queries of 1-3 words over {total:,} encrypted messages; e.g. {queries[:4]}")
     print(f"results per messages page: median {pct(hits, 50):.0f}, {sum(1 for h in hits if h == 0)} empty")
     for label, times in results.items():
@@ -307,10 +313,17 @@ def measure(n_queries: int) -> dict:
             f"  {label:14}: p50 {pct(times, 50):7.1f} ms   p95 {pct(times, 95):7.1f} ms   "
             f"max {max(times):7.1f} ms"
         )
+        for kind, flag in (("common", True), ("rare", False)):
+            some = [t for t, c in zip(times, common, strict=True) if c == flag]
+            if some:
+                print(
+                    f"    {kind:6} ({len(some):3}): p50 {pct(some, 50):7.1f} ms   p95 {pct(some, 95):7.1f} ms"
+                )
     p95 = pct(results["messages page"], 95)
     base95 = pct(results["raw SQL"], 95)
     print(f"p95 messages page {p95:.1f} ms vs goal 150 ms: {'PASS' if p95 < 150 else 'ABOVE GOAL'}")
-    print(f"p95 conversations {pct(results['conversations'], 95):.1f} ms vs goal 150 ms")
+    for label in ("conversations", "conv. (open)"):
+        print(f"p95 {label} {pct(results[label], 95):.1f} ms vs goal 150 ms")
     print(f"app / raw index scan at p95: {p95 / base95:.2f}x")
     return results
 

@@ -118,6 +118,53 @@ def test_conversation_search_combines_with_list_filters(ws_a):
     assert not search.search_conversations(ws_a.pk, "", Conversation.objects.all()).exists()
 
 
+def test_conversation_search_pages_newest_activity_first_within_the_workspace(ws_a, ws_b):
+    from datetime import timedelta
+
+    from hotro.conversations import keyset
+
+    now = timezone.now()
+    matching = []
+    for n in range(1, 8):
+        conv = _conversation(ws_a, n, "open" if n % 2 else "pending")
+        Conversation.objects.filter(pk=conv.pk).update(last_activity_at=now - timedelta(minutes=n))
+        _message(conv, "hoàn tiền đơn này" if n != 4 else "giao hàng chậm")
+        if n != 4:
+            matching.append(conv.pk)
+    intruder = _conversation(ws_b, 1)
+    forged = _message(intruder, "chúc mừng")  # carries ws_a's tokens: still not ws_a's to list
+    Message.objects.filter(pk=forged.pk).update(search_tokens=search.tokens_for_query(ws_a.pk, "hoàn tiền"))
+    base = Conversation.objects.all().order_by("-last_activity_at", "-id")
+    pages, position = [], None
+    while True:
+        qs = search.search_conversations(ws_a.pk, "hoan tien", base)
+        if position is not None:
+            qs = qs.filter(keyset.after(("last_activity_at", "pk"), position, descending=True))
+        page = list(qs[:2])
+        if not page:
+            break
+        pages.append([c.pk for c in page])
+        position = (page[-1].last_activity_at, page[-1].pk)
+    assert [pk for page in pages for pk in page] == matching  # each once, in order, none skipped
+    assert [len(p) for p in pages] == [2, 2, 2]
+    pending = search.search_conversations(ws_a.pk, "hoàn tiền", base.filter(status="pending"))
+    assert [c.number for c in pending] == [2, 6]
+
+
+@pytest.mark.postgres
+def test_conversation_lists_have_indexes_for_searching_in_activity_order(ws_a):
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)",
+            [["message_thread", "conv_activity"]],
+        )
+        defs = dict(cur.fetchall())
+    assert "(conversation_id, created_at) INCLUDE (search_tokens)" in defs["message_thread"]
+    assert "(workspace_id, last_activity_at DESC, id DESC)" in defs["conv_activity"]
+
+
 PHONE_SPELLINGS = ["0901 234 567", "+84 90 123 4567", "84901234567", "090-123-4567", "(+84) 901.234.567"]
 
 

@@ -75,6 +75,9 @@ class Conversation(TenantModel):
             models.Index(fields=["workspace", "inbox", "status", "-last_activity_at"], name="conv_inbox"),
             models.Index(fields=["workspace", "contact"], name="conv_contact"),
             models.Index(fields=["workspace", "inbox", "channel_thread_id"], name="conv_thread"),
+            # lists without a status filter ("all", the API's default) and keyword search walk this
+            # order and stop after one page instead of sorting every conversation
+            models.Index(fields=["workspace", "-last_activity_at", "-id"], name="conv_activity"),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +132,9 @@ class Message(TenantModel):
     class Meta:
         db_table = "hotro_message"
         indexes = [
+            # On PostgreSQL, migration 0004 rebuilds it with INCLUDE (search_tokens) so that keyword
+            # search of a conversation list probes each conversation's tokens without reading
+            # message rows (privacy.search).  Keep that when changing this index.
             models.Index(fields=["conversation", "created_at"], name="message_thread"),
             # newest-first keyword search stops after one page instead of sorting every match
             models.Index(fields=["workspace", "-created_at"], name="message_recent"),

@@ -97,14 +97,17 @@ def verify_messages(messages, q: str, *, extra_text=None) -> list:
 def search_conversations(workspace_id, q: str, base_qs: QuerySet) -> QuerySet:
     """``base_qs`` (conversations, any filters) narrowed to those with a message matching ``q``.
 
-    An ``EXISTS`` subquery, so it combines with list filters, ordering and keyset pagination.
+    An ``EXISTS`` subquery, so it combines with list filters, ordering and keyset pagination.  On
+    PostgreSQL the planner either walks the list in order (``conv_activity`` / ``conv_status_*``)
+    probing each conversation's tokens with an index-only scan of ``message_thread``, which
+    INCLUDEs ``search_tokens`` (common words: stops after one page), or, for rare words, takes the
+    matches from the GIN index.  The probe is by conversation only (no ``workspace_id``, which is
+    not in that index): ``base_qs`` is restricted to the workspace, and so are its messages.
     """
     tokens = tokens_for_query(workspace_id, q)
     if not tokens:
         return base_qs.none()
-    matching = _messages().filter(
-        workspace_id=workspace_id, conversation=OuterRef("pk"), search_tokens__contains_all=tokens
-    )
+    matching = _messages().filter(conversation=OuterRef("pk"), search_tokens__contains_all=tokens)
     return base_qs.filter(workspace_id=workspace_id).filter(Exists(matching))
 
 
