@@ -3,6 +3,8 @@ printed beside the raw INSERT+COMMIT rate of the same database.
 
     .venv/bin/python bench/email_ingest.py [--messages 10000] [--database-url postgres://...]
 
+A PostgreSQL database named in ``--database-url`` is dropped and created afresh.
+
 Needs Dovecot (apt-get install -y dovecot-imapd) and root (Dovecot's mail belongs to ``mail``).
 The mailbox is filled with APPEND first (not timed); then one ``poll_inbox`` takes it all, each
 message becoming a raw event processed at once (immediate task backend), as a worker would.
@@ -23,7 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 
+def recreate_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        con.execute(f'CREATE DATABASE "{name}"')
+
+
 def setup(database_url: str | None) -> None:
+    if database_url and database_url.startswith(("postgres://", "postgresql://")):
+        recreate_pg_database(database_url)
     scratch = tempfile.mkdtemp(prefix="hotro-bench-")
     os.environ.setdefault("HOTRO_ENV", "test")
     os.environ["HOTRO_VAR_DIR"] = scratch
@@ -120,9 +133,17 @@ def main() -> int:
             dovecot.append(batch, user="bench@example.test")
         print(f"APPENDed {args.messages} messages in {time.perf_counter() - start:.1f} s (not timed below)")
 
-        start = time.perf_counter()
-        stored = poll_inbox(inbox, lease_seconds=24 * 3600)
-        elapsed = time.perf_counter() - start
+        statements = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal statements
+            statements += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            start, cpu = time.perf_counter(), time.process_time()
+            stored = poll_inbox(inbox, lease_seconds=24 * 3600)
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         messages = Message.objects.filter(inbox=inbox).count()
         conversations = Conversation.objects.filter(inbox=inbox).count()
         rate = stored / elapsed if elapsed else 0.0
@@ -130,6 +151,11 @@ def main() -> int:
         print(f"database: {connection.vendor}")
         print(f"fetched+parsed+threaded+stored: {stored} messages in {elapsed:.1f} s = {rate:.0f} messages/s")
         print(f"  -> {messages} messages in {conversations} conversations")
+        if stored:
+            print(
+                f"  {statements / stored:.1f} SQL statements and "
+                f"{1000 * cpu / stored:.1f} ms CPU (this process) per message"
+            )
         print(f"raw INSERT+COMMIT rate of the same database: {raw_rate:.0f} rows/s")
         print(f"ratio: one stored e-mail costs about {raw_rate / rate:.1f} raw commits" if rate else "")
     finally:

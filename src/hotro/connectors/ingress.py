@@ -1,12 +1,13 @@
 """Durable inbound: store every provider event before acknowledging it, then process it in a task.
 
-``accept_event`` is one INSERT and a commit (idempotent on inbox + provider event id).
-``process_raw_event`` claims the row with a conditional UPDATE (so two workers never process the
-same event at once), parses it with the inbox's connector and hands each message to
-``conversations.actions.do_receive_message`` (itself idempotent on the message's external id), so
-running it twice is harmless.  Unparseable events end ``malformed`` (kept, with the reason); other
-failures are retried with exponential backoff and end ``dead`` after
-``HOTRO_RAW_EVENT_MAX_ATTEMPTS``.
+``accept_event`` is one INSERT and a commit (idempotent on inbox + provider event id);
+``accept_events`` stores a whole batch (e.g. one IMAP FETCH) in one transaction and enqueues one
+``process_raw_events`` task for it.  ``process_raw_event`` claims the row with a conditional UPDATE
+(so two workers never process the same event at once), parses it with the inbox's connector and
+hands each message to ``conversations.actions.do_receive_message`` (itself idempotent on the
+message's external id), so running it twice is harmless.  Unparseable events end ``malformed``
+(kept, with the reason); other failures are retried with exponential backoff and end ``dead``
+after ``HOTRO_RAW_EVENT_MAX_ATTEMPTS``.
 """
 
 from __future__ import annotations
@@ -69,9 +70,63 @@ def accept_event(
     return raw, True
 
 
+def accept_events(inbox: Inbox, events: list[tuple[str, str, dict]], *, then=None) -> list[str]:
+    """Store a batch of raw events ``(event_id, payload, headers)`` in one transaction and enqueue
+    one ``process_raw_events`` task for the new ones after commit.  Idempotent per event like
+    ``accept_event`` (events already stored are skipped).  ``then`` (optional) runs inside the same
+    transaction, so a caller's bookmark (an IMAP folder's last UID) commits with the events.
+    Returns the ids of the new raw events."""
+    wanted: dict[str, tuple[str, dict]] = {}
+    for event_id, payload, headers in events:
+        wanted.setdefault(normalize_event_id(event_id), (payload, headers or {}))
+    try:
+        with tenant_scope(inbox.workspace_id), transaction.atomic():
+            known = set(
+                RawEvent.objects.filter(inbox=inbox, event_id__in=list(wanted)).values_list(
+                    "event_id", flat=True
+                )
+            )
+            rows = [
+                RawEvent(
+                    workspace_id=inbox.workspace_id,
+                    inbox=inbox,
+                    event_id=event_id,
+                    payload=payload,
+                    headers=headers,
+                    status=RawEventStatus.RECEIVED,
+                )
+                for event_id, (payload, headers) in wanted.items()
+                if event_id not in known
+            ]
+            RawEvent.objects.bulk_create(rows)
+            ids = [str(row.pk) for row in rows]
+            if ids:
+                enqueue_on_commit(process_raw_events, ids)
+            if then is not None:
+                then()
+    except IntegrityError:
+        # Someone stored one of these meanwhile (another receiver): fall back to one at a time.
+        ids = []
+        for event_id, (payload, headers) in wanted.items():
+            raw, created = accept_event(inbox, event_id, payload, headers)
+            if created:
+                ids.append(str(raw.pk))
+        if then is not None:
+            with tenant_scope(inbox.workspace_id):
+                then()
+    return ids
+
+
 @task
 def process_raw_event(raw_event_id: str) -> str:
     return run_raw_event(raw_event_id)
+
+
+@task
+def process_raw_events(raw_event_ids: list[str]) -> dict[str, str]:
+    """Process a batch of raw events (one task for a whole IMAP fetch); each event is claimed and
+    processed on its own, exactly as ``process_raw_event`` would."""
+    return run_raw_events(raw_event_ids)
 
 
 RAW_EVENTS = LeasedWork(
@@ -108,6 +163,21 @@ def run_raw_event(raw_event_id: str) -> str:
     claim = RAW_EVENTS.claim(raw_event_id)
     if claim is None:
         return RAW_EVENTS.status_of(raw_event_id)
+    return _process(claim)
+
+
+def run_raw_events(raw_event_ids: list[str]) -> dict[str, str]:
+    """Claim a batch at once (one UPDATE), then process each claimed event in its own transaction;
+    returns each event's resulting status."""
+    claims = RAW_EVENTS.claim_many(raw_event_ids)
+    results = {pk: _process(claim) for pk, claim in claims.items()}
+    for pk in raw_event_ids:
+        if str(pk) not in results:
+            results[str(pk)] = RAW_EVENTS.status_of(pk)
+    return results
+
+
+def _process(claim: Claim) -> str:
     try:
         with claim.scope():
             raw = RawEvent.objects.select_related("inbox").get(pk=claim.pk)
@@ -116,7 +186,8 @@ def run_raw_event(raw_event_id: str) -> str:
                 messages = connector.parse(raw)
             except ValueError as exc:  # MalformedEvent, JSON and validation errors: retrying cannot help
                 return _finish(claim, RawEventStatus.MALFORMED, error=malformed_text(exc))
-            with transaction.atomic():
+            # The claim's scope is the transaction on PostgreSQL; an error rolls all of it back.
+            with transaction.atomic(savepoint=False):
                 for message in messages:
                     connector.receive(raw.inbox, message)
                 return _finish(claim, RawEventStatus.PROCESSED)

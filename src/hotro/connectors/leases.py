@@ -12,10 +12,11 @@ that (loading and decrypting the row, the connector's work, the bookkeeping of a
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -87,6 +88,33 @@ class LeasedWork:
                 return None
             workspace_id, attempts = rows.values_list("workspace_id", "attempts").get()
         return Claim(str(pk), workspace_id, attempts, until, worker[:64])
+
+    def claim_many(self, pks: list[str], worker: str = "") -> dict[str, Claim]:
+        """``claim`` for a batch in one UPDATE: the claims won, by primary key (rows that are not
+        due, or held by another worker, are left out)."""
+        if not pks:
+            return {}
+        now = timezone.now()
+        due = (
+            Q(status__in=self.due_statuses)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        )
+        abandoned = Q(status=self.working, claimed_until__lt=now)
+        # A lease end no other claim can share: this call's rows are those carrying it.
+        until = now + lease() + timedelta(microseconds=random.randrange(1, 1_000_000))
+        update = {"status": self.working, "claimed_until": until, "attempts": F("attempts") + 1}
+        if self.claimer_field:
+            update[self.claimer_field] = worker[:64]
+        with system_scope():
+            rows = self.model.objects.filter(pk__in=list(pks))
+            if not rows.filter(due | abandoned).update(**update):
+                return {}
+            won = rows.filter(status=self.working, claimed_until=until).values_list(
+                "pk", "workspace_id", "attempts"
+            )
+            claims = {str(pk): Claim(str(pk), ws, attempts, until, worker[:64]) for pk, ws, attempts in won}
+        return {str(pk): claims[str(pk)] for pk in pks if str(pk) in claims}
 
     def status_of(self, pk: str) -> str:
         """The row's status (``missing`` if there is none), for a worker that lost the claim."""

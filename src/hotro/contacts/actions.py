@@ -29,15 +29,27 @@ def _normal(channel: str, address: str) -> str:
     return address.strip()
 
 
+LOOK_UP = object()  # do_resolve_contact(found=...) default: look the identity up
+
+
 @transaction.atomic
 def do_resolve_contact(
-    workspace_id, *, channel: str, address: str, name: str = "", email: str = "", phone: str = ""
+    workspace_id,
+    *,
+    channel: str,
+    address: str,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    found=LOOK_UP,
 ) -> tuple[ContactIdentity, bool]:
     """The identity (and its contact) for a sender, created when new.  Returns (identity, created).
 
     A new identity joins an existing contact when its e-mail or phone matches one on file.
+    ``found``: what ``find_identity`` just returned for the same sender in this transaction (an
+    identity or None), so it is not looked up twice.
     """
-    identity = find_identity(workspace_id, channel, address)
+    identity = find_identity(workspace_id, channel, address) if found is LOOK_UP else found
     if identity is not None:
         contact = identity.contact
         changed = []

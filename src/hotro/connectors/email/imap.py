@@ -28,7 +28,7 @@ from hotro.privacy.rls import tenant_scope
 
 from ..base import ConnectorError
 from ..health import mark_inbox_error, mark_inbox_ok
-from ..ingress import accept_event
+from ..ingress import accept_events
 from ..models import Inbox
 from ..scheduling import worker_id
 from .config import EmailSettings, load_settings
@@ -40,7 +40,7 @@ from .outbound import ssl_context
 from .store import mid_hash
 
 log = logging.getLogger(__name__)
-BATCH = 50
+BATCH = 100
 TIMEOUT = 60
 
 
@@ -195,25 +195,28 @@ def sync_folder(inbox: Inbox, cfg: EmailSettings, client: IMAPClient, folder: st
         batch = uids[start : start + BATCH]
         wanted = [u for u in batch if u not in skip]
         data = client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
+        events = []
         for uid in wanted:
-            item = data.get(uid) or {}
-            raw = item.get(b"BODY[]")
+            raw = (data.get(uid) or {}).get(b"BODY[]")
             if raw is None:  # expunged between SEARCH and FETCH
                 continue
-            _raw, created = accept_event(
-                inbox,
-                f"{folder}:{uidvalidity}:{uid}",
-                encode_raw(raw),
-                {"source": "imap", "folder": folder, "uidvalidity": uidvalidity, "uid": uid},
+            events.append(
+                (
+                    f"{folder}:{uidvalidity}:{uid}",
+                    encode_raw(raw),
+                    {"source": "imap", "folder": folder, "uidvalidity": uidvalidity, "uid": uid},
+                )
             )
-            stored += int(created)
+        state.last_uid = batch[-1]
+
+        def bookmark(last_uid=state.last_uid):
+            ImapFolderState.objects.filter(pk=state.pk).update(last_uid=last_uid, updated_at=timezone.now())
+
+        # The batch's raw events and the folder's new last UID commit together (one transaction),
+        # and one task processes the batch.
+        stored += len(accept_events(inbox, events, then=bookmark))
         if cfg.mark_read and wanted:
             client.add_flags(wanted, [SEEN])
-        state.last_uid = batch[-1]
-        with tenant_scope(inbox.workspace_id):
-            ImapFolderState.objects.filter(pk=state.pk).update(
-                last_uid=state.last_uid, updated_at=timezone.now()
-            )
     return stored
 
 

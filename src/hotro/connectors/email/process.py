@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from hotro.connectors.delivery import schedule_delivery
 from hotro.connectors.models import Delivery, DeliveryStatus
-from hotro.contacts.actions import do_resolve_contact, find_identity
+from hotro.contacts.actions import LOOK_UP, do_resolve_contact, find_identity
 from hotro.contacts.models import IdentityStatus
 from hotro.conversations.actions import do_create_conversation, do_receive_message, history
 from hotro.conversations.models import Direction, Message, MessageStatus
@@ -52,7 +52,8 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
     ``quarantined`` or ``dropped`` (automatic mail over the per-sender limit: a loop)."""
     from . import fraud
 
-    with transaction.atomic():
+    # No savepoint of its own: nothing catches an error inside, the caller's transaction rolls back.
+    with transaction.atomic(savepoint=False):
         existing = Message.objects.filter(inbox=inbox, external_id=inbound.external_id).first()
         if existing is not None:
             return existing, "duplicate"
@@ -60,7 +61,9 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
         parsed = inbound.parsed
         noise = parsed.noise
         automatic = noise.suppress_auto_ack
-        decision = choose_thread(parsed, DbLookups(inbox), policy=ThreadPolicy(cfg.reopen_days))
+        lookups = DbLookups(inbox)
+        lookups.preload([parsed.message_id, *parsed.thread_ids, *parsed.original_message_ids])
+        decision = choose_thread(parsed, lookups, policy=ThreadPolicy(cfg.reopen_days))
         if decision.action == "duplicate":
             return None, "duplicate"
         idx = address_index(inbox.workspace_id, inbound.sender_address)
@@ -72,8 +75,9 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
         ):
             log.warning("inbox %s: automatic mail over the per-sender limit dropped (mail loop)", inbox.pk)
             return None, "dropped"
+        found = LOOK_UP
         if not released and not noise.is_bounce:
-            identity = find_identity(inbox.workspace_id, "email", inbound.sender_address)
+            identity = found = find_identity(inbox.workspace_id, "email", inbound.sender_address)
             reasons = (
                 []
                 if identity and identity.status != IdentityStatus.ACTIVE
@@ -84,15 +88,16 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
                 return None, "quarantined"
         count_event(inbox, idx, SenderEvent.AUTOMATIC if automatic else SenderEvent.MAIL)
 
+        identity, _created = do_resolve_contact(
+            inbox.workspace_id,
+            channel="email",
+            address=inbound.sender_address,
+            name=inbound.sender_name,
+            email=inbound.sender_email,
+            found=found,
+        )
         conversation = decision.conversation
         if decision.action == "new":
-            identity, _created = do_resolve_contact(
-                inbox.workspace_id,
-                channel="email",
-                address=inbound.sender_address,
-                name=inbound.sender_name,
-                email=inbound.sender_email,
-            )
             conversation = do_create_conversation(inbox, identity.contact, subject=parsed.subject)
             if decision.previous is not None:
                 history.record(
@@ -104,7 +109,9 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
         inbound.conversation_id = str(conversation.pk)
         inbound.reopen = not automatic
         inbound.extra["email"]["matched_by"] = decision.matched_by
-        message, created = do_receive_message(inbox, inbound)
+        message, created = do_receive_message(
+            inbox, inbound, identity=identity, conversation=conversation, checked=True
+        )
         remember_message_id(inbox, message.conversation, parsed.message_id, KnownMessageId.IN, message)
         conversation = message.conversation
         if not automatic:

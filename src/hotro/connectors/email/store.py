@@ -54,7 +54,7 @@ def find_known(workspace_id, message_id: str) -> KnownMessageId | None:
         return None
     return (
         KnownMessageId.objects.filter(workspace_id=workspace_id, mid_hash=mid_hash(workspace_id, mid))
-        .select_related("conversation")
+        .select_related("conversation__contact")
         .first()
     )
 
@@ -70,14 +70,25 @@ def address_index(workspace_id, address: str) -> int:
 
 def add_participants(conversation, addresses, *, exclude: set[str] = frozenset()) -> list[Participant]:
     """Add people (``Address`` objects with ``role`` given as pairs) to the conversation; idempotent."""
-    added = []
+    wanted = {}
     for address, role in addresses:
         email = (address.email or "").strip().lower()
-        if not email or "@" not in email or email in exclude:
+        if email and "@" in email and email not in exclude:
+            wanted.setdefault(email, (address, role))
+    if not wanted:
+        return []
+    indexes = {email: address_index(conversation.workspace_id, email) for email in wanted}
+    present = set(
+        Participant.objects.filter(
+            conversation=conversation, address_bidx__in=set(indexes.values())
+        ).values_list("address_bidx", flat=True)
+    )
+    added = []
+    for email, (address, role) in wanted.items():
+        idx = indexes[email]
+        if idx in present:
             continue
-        idx = address_index(conversation.workspace_id, email)
-        if Participant.objects.filter(conversation=conversation, address_bidx=idx).exists():
-            continue
+        present.add(idx)
         try:
             with transaction.atomic():
                 added.append(
@@ -111,6 +122,9 @@ def is_participant(conversation, address: str) -> bool:
     return bool(contact.email) and blind.normalize_email(contact.email) == blind.normalize_email(email)
 
 
+PRELOAD = 100  # ids looked up at once; a longer References header is looked up one by one
+
+
 class DbLookups:
     """``threading.ThreadLookups`` against the database, scoped to one inbox's workspace."""
 
@@ -118,6 +132,7 @@ class DbLookups:
         self.inbox = inbox
         self.workspace_id = inbox.workspace_id
         self._secret = message_id_secret(inbox.workspace_id)
+        self._known: dict[str, KnownMessageId | None] = {}
 
     def _conversation(self, pk) -> Conversation | None:
         return (
@@ -130,8 +145,30 @@ class DbLookups:
         pk = parse_message_id(message_id, self._secret, workspace_id=self.workspace_id)
         return self._conversation(pk) if pk else None
 
+    def preload(self, message_ids) -> None:
+        """Look up every known id among ``message_ids`` in one query (threading asks one by one)."""
+        hashes = {}
+        for message_id in list(message_ids)[:PRELOAD]:
+            mid = normalize_message_id(message_id or "")
+            if mid:
+                hashes[mid_hash(self.workspace_id, mid)] = mid
+        if not hashes:
+            return
+        self._known = dict.fromkeys(hashes)
+        for known in KnownMessageId.objects.filter(
+            workspace_id=self.workspace_id, mid_hash__in=list(hashes)
+        ).select_related("conversation__contact"):
+            self._known[known.mid_hash] = known  # unique per workspace
+
     def conversation_for_known_message_id(self, message_id: str):
-        known = find_known(self.workspace_id, message_id)
+        mid = normalize_message_id(message_id or "")
+        if not mid:
+            return None
+        digest = mid_hash(self.workspace_id, mid)
+        if digest in self._known:
+            known = self._known[digest]
+        else:
+            known = find_known(self.workspace_id, mid)
         return known.conversation if known else None
 
     def conversation_by_number(self, number: int):
