@@ -178,3 +178,16 @@ def test_it_marks_the_delivery_failed_when_a_bounce_reports_it(ws_a, smtp_sink):
     bounce = Message.objects.filter(conversation=conv, direction="in").order_by("-created_at").first()
     assert bounce.extra["email"]["bounce_of"] == str(reply.pk)
     assert len(conversations(inbox)) == 1
+    from hotro.contacts.suppression import is_suppressed
+
+    assert is_suppressed(ws_a.pk, "email", "Lan@Customer.test")  # hard bounce: no more automatic mail
+
+
+def test_suppressed_addresses_get_no_automatic_acknowledgement(ws_a, smtp_sink):
+    from hotro.contacts.suppression import do_suppress
+
+    inbox = make_email_inbox(ws_a, smtp=smtp_sink, auto_ack=True)
+    do_suppress(ws_a.pk, "email", "lan@customer.test", "hard_bounce")
+    deliver_raw(inbox, build_mail(message_id="<s1@customer.test>"))
+    assert len(conversations(inbox)) == 1  # the request itself is kept
+    assert not Message.objects.filter(inbox=inbox, direction=Direction.OUTBOUND).exists()

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from hotro.connectors.delivery import schedule_delivery
 from hotro.connectors.models import Delivery, DeliveryStatus
 from hotro.contacts.actions import LOOK_UP, do_resolve_contact, find_identity
-from hotro.contacts.models import IdentityStatus
+from hotro.contacts.models import IdentityStatus, SuppressionReason
+from hotro.contacts.suppression import do_suppress, is_suppressed
 from hotro.conversations.actions import do_create_conversation, do_receive_message, history
 from hotro.conversations.models import Direction, Message, MessageStatus
 from hotro.privacy import blind
@@ -120,7 +121,14 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
             add_participants(conversation, people, exclude=cfg.own_addresses | {inbox_address(inbox)})
         if noise.is_bounce:
             mark_bounced(inbox, parsed, message)
-        if created and decision.action == "new" and cfg.auto_ack and not automatic and not released:
+        if (
+            created
+            and decision.action == "new"
+            and cfg.auto_ack
+            and not automatic
+            and not released
+            and not (parsed.from_ and is_suppressed(inbox.workspace_id, "email", parsed.from_.email))
+        ):
             send_auto_ack(inbox, cfg, conversation, idx)
         return message, "created" if created else "duplicate"
 
@@ -158,6 +166,9 @@ def mark_bounced(inbox, parsed, bounce_message: Message) -> int:
                     "status": MessageStatus.FAILED,
                 },
             )
+        if report.recipient and report.status.startswith("5.1."):
+            # the address does not exist: no more automatic mail to it (replies by people still go)
+            do_suppress(inbox.workspace_id, "email", report.recipient, SuppressionReason.HARD_BOUNCE)
         extra = dict(bounce_message.extra or {})
         extra.setdefault("email", {})["bounce_of"] = str(known.message_id)
         bounce_message.extra = extra
