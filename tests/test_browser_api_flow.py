@@ -11,28 +11,16 @@ turns "sent" live in both browsers; resolving on the phone shows live on the des
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from browser_support import PASSWORD, browser, embedded_command, serving, shot, sign_in  # noqa: F401 - fixture
 from hotro.connectors.api import verify_signature
 from hotro.connectors.api.fake import FakeReceiver
 from hotro.connectors.api.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER
-from test_browser_inbox import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    ROOT,
-    Recorder,
-    _database_url,
-    free_port,
-    shot,
-)
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -82,40 +70,6 @@ class RecordingReceiver(FakeReceiver):
         super()._handle(handler, body)
 
 
-class EmbeddedServer:
-    def __init__(self, tmp: Path, env: dict, port: int):
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = tmp / "server.log"
-        self.log = open(self.log_path, "a")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVE % {"port": port}],
-            env=env,
-            cwd=tmp,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the server did not start:\n" + self.log_path.read_text())
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-
 @pytest.fixture
 def receiver():
     with RecordingReceiver() as rx:
@@ -124,67 +78,19 @@ def receiver():
 
 @pytest.fixture
 def server(tmp_path, receiver):
-    database_url, drop_database = _database_url(tmp_path)
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "HOTRO_MASTER_KEY"}},
-        "HOTRO_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "hotro.config.settings_test",
-        "DATABASE_URL": database_url,
-        "HOTRO_VAR_DIR": str(tmp_path),
-        "HOTRO_MASTER_KEY_FILE": str(tmp_path / "master.key"),
-        "HOTRO_FILE_ROOT": str(tmp_path / "files"),
+    with serving(
+        tmp_path,
+        SETUP % {"password": PASSWORD, "webhook_url": receiver.url},
+        lambda port: embedded_command(SERVE % {"port": port}),
+        name="the server",
         # tasks (processing the inbound event, posting the webhook) run in the server's worker thread
-        "HOTRO_TASK_BACKEND": "django_tasks_db.DatabaseBackend",
-        "HOTRO_ALLOW_PRIVATE_WEBHOOKS": "true",  # the receiver listens on loopback
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "HOTRO_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "PYTHONPATH": str(ROOT / "src"),
-    }
-    instance = None
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
-            env=env,
-            check=True,
-            cwd=tmp_path,
-        )
-        setup = SETUP % {"password": PASSWORD, "webhook_url": receiver.url}
-        done = subprocess.run(
-            [sys.executable, "-c", setup], env=env, cwd=tmp_path, check=True, capture_output=True, text=True
-        )
-        info = json.loads(done.stdout.strip().splitlines()[-1])
+        HOTRO_TASK_BACKEND="django_tasks_db.DatabaseBackend",
+        HOTRO_ALLOW_PRIVATE_WEBHOOKS="true",  # the receiver listens on loopback
+    ) as instance:
+        info = instance.info
         receiver.secret = info["secret"]
-        instance = EmbeddedServer(tmp_path, env, port)
         instance.inbox_id, instance.secret, instance.token = info["inbox_id"], info["secret"], info["token"]
         yield instance
-    finally:
-        if instance is not None:
-            instance.stop()
-        drop_database()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def sign_in(browser, server, email, width, height, locale):
-    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
-    page = context.new_page()
-    recorder = Recorder(page)
-    page.goto(f"{server.url}/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{server.url}/w/demo/**")
-    page.wait_for_selector("#live-status[data-state=live]")
-    return context, page, recorder
 
 
 def post_inbound(server, payload: dict) -> dict:
@@ -199,9 +105,9 @@ def post_inbound(server, payload: dict) -> dict:
 
 
 def test_api_message_in_live_reply_out_signed_once_and_resolve_across_browsers(server, browser, receiver):
-    context_a, desk, recorder_a = sign_in(browser, server, "chi@demo.test", 1280, 800, "vi-VN")
+    context_a, desk, recorder_a = sign_in(browser, server.url, "chi@demo.test", 1280, 800, "vi-VN")
     expect(desk.locator("html")).to_have_attribute("lang", "vi")
-    context_b, phone, recorder_b = sign_in(browser, server, "minh@demo.test", 390, 844, "en-US")
+    context_b, phone, recorder_b = sign_in(browser, server.url, "minh@demo.test", 390, 844, "en-US")
     expect(phone.locator("html")).to_have_attribute("lang", "en")
     assert desk.locator(".conv-row").count() == 0
     assert phone.locator(".conv-row").count() == 0

@@ -11,28 +11,12 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
 import pytest
 
+from browser_support import PASSWORD, browser, embedded_command, free_port, serving, shot, sign_in  # noqa: F401
 from email_support import PASSWORD as IMAP_PASSWORD
 from email_support import SmtpSink, build_mail, customer_reply, dovecot, mailbox  # noqa: F401
-from test_browser_inbox import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PASSWORD,
-    ROOT,
-    Recorder,
-    _database_url,
-    free_port,
-    shot,
-)
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -63,39 +47,6 @@ serve("127.0.0.1", %(port)d, worker=False, scheduler=False, mail=True, log_level
 """
 
 
-class EmbeddedServer:
-    def __init__(self, tmp: Path, env: dict, port: int):
-        self.tmp, self.env, self.port = tmp, env, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = tmp / "server.log"
-        self.log = open(self.log_path, "a")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVE % {"port": port}],
-            env=env,
-            cwd=tmp,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start:\n" + self.log_path.read_text())
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
 @pytest.fixture
 def sink():
     server = SmtpSink().start()
@@ -105,68 +56,19 @@ def sink():
 
 @pytest.fixture
 def server(tmp_path, dovecot, mailbox, sink):  # noqa: F811 - fixtures
-    database_url, drop_database = _database_url(tmp_path)
-    port = free_port()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        smtp_port = s.getsockname()[1]
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "HOTRO_MASTER_KEY"}},
-        "HOTRO_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "hotro.config.settings_test",
-        "DATABASE_URL": database_url,
-        "HOTRO_VAR_DIR": str(tmp_path),
-        "HOTRO_MASTER_KEY_FILE": str(tmp_path / "master.key"),
-        "HOTRO_FILE_ROOT": str(tmp_path / "files"),
-        "HOTRO_TASK_BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "HOTRO_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "SMTP_PORT": str(smtp_port),
-        "PYTHONPATH": str(ROOT / "src"),
+    setup = SETUP % {
+        "password": PASSWORD,
+        "imap_port": dovecot.port,
+        "imap_password": IMAP_PASSWORD,
+        "smtp_port": sink.port,
     }
-    instance = None
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
-            env=env,
-            check=True,
-            cwd=tmp_path,
-        )
-        setup = SETUP % {
-            "password": PASSWORD,
-            "imap_port": dovecot.port,
-            "imap_password": IMAP_PASSWORD,
-            "smtp_port": sink.port,
-        }
-        subprocess.run([sys.executable, "-c", setup], env=env, cwd=tmp_path, check=True)
-        instance = EmbeddedServer(tmp_path, env, port)
+    serve = lambda port: embedded_command(SERVE % {"port": port})  # noqa: E731
+    with serving(tmp_path, setup, serve, name="the server", SMTP_PORT=str(free_port())) as instance:
         yield instance
-    finally:
-        if instance is not None:
-            instance.stop()
-        drop_database()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_mail_in_live_reply_out_and_the_quoted_answer_threads(server, browser, dovecot, sink):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
-    page = context.new_page()
-    recorder = Recorder(page)
-    page.goto(f"{server.url}/")
-    page.fill("input[name=login]", "chi@demo.test")
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{server.url}/w/demo/**")
-    page.wait_for_selector("#live-status[data-state=live]")
+    context, page, recorder = sign_in(browser, server.url, "chi@demo.test", 1280, 800)
     assert page.locator(".conv-row").count() == 0
 
     # the customer's mail arrives in the mailbox: IMAP IDLE fetches it, the row appears live

@@ -10,35 +10,15 @@ saved under test-results/.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
+
+from browser_support import PASSWORD, browser, serving, shot, sign_in  # noqa: F401 - browser: a fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "test-results"
-CHROMIUM = os.environ.get("HOTRO_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "correct-horse-battery-9"
 
 SETUP = """
 import json
@@ -59,146 +39,11 @@ print(json.dumps({"secret": secret, "public_key": inbox.public_key}))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _database_url(tmp: Path) -> tuple[str, callable]:
-    """A database of its own for the server process, and how to drop it afterwards."""
-    db = settings.DATABASES["default"]
-    if not db["ENGINE"].endswith("postgresql"):
-        return f"sqlite:///{tmp / 'browser.sqlite3'}", lambda: None
-    import psycopg
-
-    name = f"hotro_browser_{secrets.token_hex(4)}"
-    admin = dict(
-        host=db.get("HOST") or "127.0.0.1",
-        port=db.get("PORT") or 5432,
-        user=db.get("USER"),
-        password=db.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with psycopg.connect(**admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(**admin) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    auth = db.get("USER") or "postgres"
-    if db.get("PASSWORD"):
-        auth += f":{db['PASSWORD']}"
-    return f"postgres://{auth}@{admin['host']}:{admin['port']}/{name}", drop
-
-
-class Server:
-    """uvicorn serving hotro on a loopback port, in its own process; can be stopped and restarted."""
-
-    def __init__(self, tmp: Path, env: dict, port: int):
-        self.tmp, self.env, self.port = tmp, env, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = None
-        self.log = open(tmp / "server.log", "a")  # noqa: SIM115 - closed in close()
-
-    def run_python(self, code: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            env=self.env,
-            cwd=self.tmp,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return done.stdout
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "hotro.config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--lifespan",
-                "off",
-            ],
-            env=self.env,
-            cwd=self.tmp,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start:\n" + (self.tmp / "server.log").read_text())
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
-
-    def close(self) -> None:
-        self.stop()
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser-server")
-    database_url, drop_database = _database_url(tmp)
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "HOTRO_MASTER_KEY"}},
-        "HOTRO_ENV": "test",
-        "DJANGO_SETTINGS_MODULE": "hotro.config.settings_test",
-        "DATABASE_URL": database_url,
-        "HOTRO_VAR_DIR": str(tmp),
-        "HOTRO_MASTER_KEY_FILE": str(tmp / "master.key"),
-        "HOTRO_FILE_ROOT": str(tmp / "files"),
-        "HOTRO_TASK_BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "HOTRO_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "PYTHONPATH": str(ROOT / "src"),
-    }
-    instance = Server(tmp, env, port)
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=tmp
-        )
-        info = json.loads(instance.run_python(SETUP % {"password": PASSWORD}).strip().splitlines()[-1])
-        instance.secret, instance.public_key = info["secret"], info["public_key"]
-        instance.start()
+    with serving(tmp_path_factory.mktemp("browser-server"), SETUP % {"password": PASSWORD}) as instance:
+        instance.secret, instance.public_key = instance.info["secret"], instance.info["public_key"]
         yield instance
-    finally:
-        instance.close()
-        drop_database()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def post_inbound(server, external_id: str, text: str, name="Nguyễn Thị Lan", customer="crm-cust-42"):
@@ -220,48 +65,8 @@ def post_inbound(server, external_id: str, text: str, name="Nguyễn Thị Lan",
     assert response.status_code < 300, response.text
 
 
-class Recorder:
-    """Every request, WebSocket and CSP complaint of a page."""
-
-    def __init__(self, page):
-        self.urls, self.sockets, self.csp = [], [], []
-        page.on("request", lambda r: self.urls.append(r.url))
-        page.on("websocket", lambda ws: self.sockets.append(ws.url))
-        page.on("console", self._console)
-
-    def _console(self, message):
-        if "Content Security Policy" in message.text:
-            self.csp.append(message.text)
-
-    def assert_same_origin(self, base: str):
-        ws_base = base.replace("http://", "ws://", 1)
-        foreign = [u for u in self.urls if not (u.startswith(base + "/") or u.startswith("data:"))]
-        foreign += [u for u in self.sockets if not u.startswith(ws_base + "/")]
-        assert not foreign, f"requests to another origin: {foreign}"
-        assert not self.csp, f"Content Security Policy violations: {self.csp}"
-
-
-def sign_in(browser, server, email, width, height):
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
-    page = context.new_page()
-    recorder = Recorder(page)
-    page.goto(f"{server.url}/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{server.url}/w/demo/**")
-    page.wait_for_selector("#live-status[data-state=live]")
-    return context, page, recorder
-
-
-def shot(page, name):
-    RESULTS.mkdir(exist_ok=True)
-    # caret="initial": Playwright's caret hiding injects a style element, which our CSP (rightly) refuses
-    page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=False, caret="initial")
-
-
 def test_live_inbox_reply_and_resolve_across_two_browsers(server, browser):
-    context, page, recorder = sign_in(browser, server, "chi@demo.test", 1280, 800)
+    context, page, recorder = sign_in(browser, server.url, "chi@demo.test", 1280, 800)
     assert page.locator(".conv-row").count() == 0
 
     # a customer writes: the conversation appears without reloading the page
@@ -307,7 +112,7 @@ def test_live_inbox_reply_and_resolve_across_two_browsers(server, browser):
     page.locator(".msg-note", has_text="@Minh xem giúp").wait_for(timeout=10_000)
 
     # a second agent on a phone has the conversation open; the first resolves it; the phone sees it live
-    context_b, phone, recorder_b = sign_in(browser, server, "minh@demo.test", 390, 844)
+    context_b, phone, recorder_b = sign_in(browser, server.url, "minh@demo.test", 390, 844)
     shot(phone, "inbox-list-390")
     phone.goto(f"{server.url}/w/demo/c/1/")
     phone.wait_for_selector("#live-status[data-state=live]", state="attached")
@@ -360,7 +165,7 @@ do_receive_message(inbox, message)
 
 
 def test_the_page_replays_what_it_missed_while_the_server_was_down(server, browser):
-    context, page, recorder = sign_in(browser, server, "minh@demo.test", 1280, 800)
+    context, page, recorder = sign_in(browser, server.url, "minh@demo.test", 1280, 800)
     page.goto(f"{server.url}/w/demo/?status=all")
     page.wait_for_selector("#live-status[data-state=live]")
     server.stop()

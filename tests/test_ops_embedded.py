@@ -91,25 +91,15 @@ def test_hotro_up_receives_mail_for_the_demo_email_inbox_and_stops_cleanly(tmp_p
     import re
     import signal
     import smtplib
-    import subprocess
-    import sys
     from email.message import EmailMessage
 
-    from test_ops_up import Output, embedded_env, free_port, wait_until_healthy
+    import ops_support as ops
 
-    port, smtp_port = free_port(), free_port()
-    env = embedded_env(tmp_path) | {"PORT": str(port), "SMTP_PORT": str(smtp_port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hotro", "up"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = Output(process.stdout)
+    port, smtp_port = ops.free_port(), ops.free_port()
+    env = ops.embedded_env(tmp_path) | {"PORT": str(port), "SMTP_PORT": str(smtp_port)}
+    process, output = ops.start_hotro_up(env, tmp_path)
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", process, output)
+        ops.wait_until_healthy(f"http://127.0.0.1:{port}", process, output)
         assert f"SMTP on 127.0.0.1:{smtp_port}" in output.text
         assert "Created the demo e-mail inbox 'Support e-mail'" in output.text
         address = output.wait_for(r"Mail to (\S+@\S+) becomes a conversation", 5).group(1)
@@ -129,14 +119,7 @@ def test_hotro_up_receives_mail_for_the_demo_email_inbox_and_stops_cleanly(tmp_p
         found: list = []
         deadline = time.monotonic() + 30
         while not found and time.monotonic() < deadline:
-            done = subprocess.run(  # noqa: PLW1510 - the exit status is asserted
-                [sys.executable, "-c", COUNT_DEMO_MAIL],
-                env=env | {"DJANGO_SETTINGS_MODULE": "hotro.config.settings"},
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+            done = ops.run_django_script(COUNT_DEMO_MAIL, env, tmp_path)
             assert done.returncode == 0, done.stderr
             found = json.loads(done.stdout.strip().splitlines()[-1])
             time.sleep(0.3)
@@ -147,9 +130,7 @@ def test_hotro_up_receives_mail_for_the_demo_email_inbox_and_stops_cleanly(tmp_p
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0, output.text
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        ops.kill_if_running(process)
     output.wait_for(r"hotro stopped\.", 5)
     assert "Traceback" not in output.text
     with smtplib.SMTP() as client, pytest.raises(OSError):

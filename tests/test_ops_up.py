@@ -2,74 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 
 import httpx
 import pytest
 
-STARTUP_SECONDS = 90
-
-
-def embedded_env(var_dir) -> dict[str, str]:
-    """A clean environment for a child ``hotro``: development mode, SQLite under ``var_dir``."""
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(var_dir),
-        "HOTRO_VAR_DIR": str(var_dir),
-        "HOTRO_ENV": "development",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Output:
-    """Collects a child's output lines from a background thread (so its pipe never fills up)."""
-
-    def __init__(self, stream):
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            self.lines.append(line)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if match := re.search(pattern, self.text):
-                return match
-            time.sleep(0.05)
-        raise AssertionError(f"{pattern!r} not printed within {timeout} s:\n{self.text}")
-
-
-def wait_until_healthy(base_url: str, process: subprocess.Popen, output: Output) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"hotro up exited early:\n{output.text}"
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"/healthz did not answer 200 within {STARTUP_SECONDS} s:\n{output.text}")
+from ops_support import (
+    embedded_env,
+    free_port,
+    kill_if_running,
+    run_django_script,
+    start_hotro_up,
+    wait_until_healthy,
+)
 
 
 def log_in(base_url: str, email: str, password: str) -> httpx.Response:
@@ -105,15 +51,7 @@ def test_hotro_up_serves_runs_tasks_and_stops_cleanly_on_ctrl_c(tmp_path):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = embedded_env(tmp_path) | {"PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hotro", "up"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = Output(process.stdout)
+    process, output = start_hotro_up(env, tmp_path)
     try:
         wait_until_healthy(base_url, process, output)
         email = output.wait_for(r"e-mail:\s+(\S+)", 5).group(1)
@@ -135,14 +73,7 @@ def test_hotro_up_serves_runs_tasks_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert "sessionid" in accepted.cookies
 
         # The embedded task worker picks up what another process enqueues in the same database.
-        enqueue = subprocess.run(  # noqa: PLW1510 - the exit status is asserted
-            [sys.executable, "-c", ENQUEUE_HEARTBEAT],
-            env=env | {"DJANGO_SETTINGS_MODULE": "hotro.config.settings"},
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        enqueue = run_django_script(ENQUEUE_HEARTBEAT, env, tmp_path)
         assert enqueue.returncode == 0, enqueue.stderr
         assert enqueue.stdout.strip() == "SUCCESSFUL", output.text
 
@@ -151,22 +82,12 @@ def test_hotro_up_serves_runs_tasks_and_stops_cleanly_on_ctrl_c(tmp_path):
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0, output.text
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill_if_running(process)
     output.wait_for(r"hotro stopped\.", 5)
     assert "Traceback" not in output.text
 
     # A second start reuses the database and the demo owner, and never prints a password again.
-    second = subprocess.Popen(
-        [sys.executable, "-m", "hotro", "up"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    again = Output(second.stdout)
+    second, again = start_hotro_up(env, tmp_path)
     try:
         wait_until_healthy(base_url, second, again)
         assert "password:" not in again.text
@@ -174,6 +95,4 @@ def test_hotro_up_serves_runs_tasks_and_stops_cleanly_on_ctrl_c(tmp_path):
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=15) == 0, again.text
     finally:
-        if second.poll() is None:
-            second.kill()
-            second.wait()
+        kill_if_running(second)
