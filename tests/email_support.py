@@ -4,6 +4,12 @@ a fake OAuth2 token endpoint, e-mail inboxes and mail builders.
 Use from a test module with ``from email_support import *  # noqa: F403`` (the fixtures must be in
 the module namespace) or import what you need.  Dovecot follows TESTING.md: a private config in a
 temp dir on a free loopback port, mail owned by the ``mail`` user.
+
+Security: ``ThrowawayCA`` makes a CA and a server certificate for 127.0.0.1 / localhost at test time;
+``dovecot_tls`` is a second Dovecot with implicit TLS (``tls_port``), STARTTLS on ``port`` and an
+``oauth2`` passdb (XOAUTH2 / OAUTHBEARER) that asks the session's fake OAuth provider
+(``oauth_server``) whether a token is active; ``SmtpSink`` can speak STARTTLS or implicit TLS, sign
+in with PLAIN / LOGIN and check XOAUTH2 tokens.  Every network wait has a timeout.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,19 +58,146 @@ def dovecot_available() -> bool:
     return os.path.exists(DOVECOT) and os.geteuid() == 0
 
 
+def require_dovecot() -> None:
+    """Skip without Dovecot, or fail when services are required (CI: HOTRO_REQUIRE_SERVICES=1)."""
+    if dovecot_available():
+        return
+    if os.environ.get("HOTRO_REQUIRE_SERVICES", "") in {"1", "true", "yes"}:
+        pytest.fail("Dovecot is not installed (apt-get install -y dovecot-imapd) or not running as root.")
+    pytest.skip("Dovecot is not installed (apt-get install -y dovecot-imapd)")
+
+
+class ThrowawayCA:
+    """A CA made for one test session and a server certificate it signed for 127.0.0.1 and
+    localhost: ``ca_file`` (to trust), ``cert_file`` / ``key_file`` (for servers)."""
+
+    def __init__(self, directory: Path, name: str = "hotro throw-away test CA") -> None:
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        now = datetime.now(UTC)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        ca_cert = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=2))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o755)
+        self.ca_file = directory / "ca.pem"
+        self.cert_file = directory / "server.pem"
+        self.key_file = directory / "server.key"
+        self.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        self.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self.key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        self.key_file.chmod(0o600)
+
+    def server_context(self):
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+    def client_context(self):
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+
 class Dovecot:
-    """A throw-away Dovecot (IMAP, IDLE, UIDPLUS) with users ``<name>@example.test`` / ``PASSWORD``."""
+    """A throw-away Dovecot (IMAP, IDLE, UIDPLUS) with users ``<name>@example.test`` / ``PASSWORD``.
+
+    With ``tls`` (a ``ThrowawayCA``): implicit TLS on ``tls_port`` and STARTTLS on ``port`` (plain
+    sign-in stays allowed there, so the test helpers can append mail).  With ``introspection_url``:
+    XOAUTH2 / OAUTHBEARER sign-in through an ``oauth2`` passdb that POSTs the token to that URL
+    (RFC 7662: ``{"active": true, "username": ...}``)."""
 
     users = ("support@example.test", "customer@example.test", "bench@example.test", "other@example.test")
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ThrowawayCA | None = None, introspection_url: str | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="hotro-dovecot-"))
         self.dir.chmod(0o755)  # Dovecot's auth process (user dovecot) reads the users file
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.conf = self.dir / "dovecot.conf"
         (self.dir / "run").mkdir()
         (self.dir / "mail").mkdir()
         (self.dir / "users").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}\n" for u in self.users))
+        if tls:
+            ssl_conf = f"ssl = yes\nssl_cert = <{tls.cert_file}\nssl_key = <{tls.key_file}\n"
+            # refused sign-ins are part of these tests: answer them at once (no brute-force delay)
+            ssl_conf += "auth_failure_delay = 0\nservice anvil {\n  unix_listener anvil-auth-penalty {\n"
+            ssl_conf += "    mode = 0\n  }\n}\n"
+            imaps = f"address = 127.0.0.1\n    port = {self.tls_port}\n    ssl = yes"
+        else:
+            ssl_conf, imaps = "ssl = no\n", "port = 0"
+        mechanisms, oauth2_passdb = "plain login", ""
+        if introspection_url:
+            (self.dir / "oauth2.conf.ext").write_text(
+                f"introspection_mode = post\nintrospection_url = {introspection_url}\n"
+                "force_introspection = yes\nusername_attribute = username\n"
+                "active_attribute = active\nactive_value = true\ntimeout_msecs = 5000\n"
+            )
+            mechanisms += " xoauth2 oauthbearer"
+            oauth2_passdb = (
+                "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {self.dir}/oauth2.conf.ext\n}}\n"
+            )
         self.conf.write_text(
             f"""
 base_dir = {self.dir}/run
@@ -72,9 +205,9 @@ state_dir = {self.dir}/run/state
 log_path = {self.dir}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl_conf}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{self.dir}/mail/%u
 first_valid_uid = 1
 mail_fsync = never
@@ -84,7 +217,7 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps}
   }}
 }}
 service stats {{
@@ -99,7 +232,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.dir}/users
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid=mail gid=mail home={self.dir}/mail/%u
 }}
@@ -113,9 +246,15 @@ userdb {{
 
     def start(self) -> Dovecot:
         subprocess.run(
-            [DOVECOT, "-c", str(self.conf)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [DOVECOT, "-c", str(self.conf)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
         )
         wait_port(self.port)
+        if self.tls_port:
+            wait_port(self.tls_port)
         return self
 
     def stop(self) -> None:
@@ -127,6 +266,7 @@ userdb {{
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 check=False,
+                timeout=30,
             )
             for _ in range(100):
                 try:
@@ -155,20 +295,30 @@ userdb {{
 
     def doveadm(self, *args: str) -> str:
         result = subprocess.run(
-            [DOVEADM, "-c", str(self.conf), *args], check=True, capture_output=True, text=True
+            [DOVEADM, "-c", str(self.conf), *args], check=True, capture_output=True, text=True, timeout=30
         )
         return result.stdout
 
     def set_uidvalidity(self, user: str, value: int, folder: str = "INBOX") -> None:
         self.doveadm("mailbox", "update", "-u", user, "--uid-validity", str(value), folder)
 
+    def log(self) -> str:
+        path = self.dir / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def empty(self, user: str = "support@example.test", folder: str = "INBOX") -> str:
+        with self.client(user) as c:
+            c.select_folder(folder)
+            uids = c.search(["ALL"])
+            if uids:
+                c.delete_messages(uids)
+                c.expunge()
+        return user
+
 
 @pytest.fixture(scope="session")
 def dovecot():
-    if not dovecot_available():
-        if os.environ.get("HOTRO_REQUIRE_SERVICES") == "1":
-            pytest.fail("Dovecot is not installed (apt-get install -y dovecot-imapd) or not running as root.")
-        pytest.skip("Dovecot is not installed (apt-get install -y dovecot-imapd)")
+    require_dovecot()
     server = Dovecot().start()
     yield server
     server.stop()
@@ -177,28 +327,89 @@ def dovecot():
 @pytest.fixture
 def mailbox(dovecot):
     """An empty INBOX for support@example.test (emptied before the test)."""
-    user = "support@example.test"
-    with dovecot.client(user) as c:
-        for folder in ("INBOX",):
-            c.select_folder(folder)
-            uids = c.search(["ALL"])
-            if uids:
-                c.delete_messages(uids)
-                c.expunge()
-    return user
+    return dovecot.empty("support@example.test")
+
+
+@pytest.fixture(scope="session")
+def throwaway_ca(tmp_path_factory):
+    """A throw-away CA with a server certificate for 127.0.0.1 / localhost."""
+    return ThrowawayCA(tmp_path_factory.mktemp("hotro-ca"))
+
+
+@pytest.fixture
+def email_ca(throwaway_ca, settings):
+    """Trust ``throwaway_ca`` for mail servers, as a deployment with a private CA would
+    (``HOTRO_EMAIL_CA_FILE``)."""
+    settings.HOTRO_EMAIL_CA_FILE = str(throwaway_ca.ca_file)
+    return throwaway_ca
+
+
+@pytest.fixture(scope="session")
+def oauth_provider():
+    """One fake OAuth2 provider for the session (Dovecot's oauth2 passdb asks it); tests use
+    ``oauth_server``, which starts each test from a clean state."""
+    endpoint = FakeTokenEndpoint()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def oauth_server(oauth_provider):
+    oauth_provider.reset()
+    yield oauth_provider
+    oauth_provider.reset()
+
+
+@pytest.fixture(scope="session")
+def dovecot_tls(throwaway_ca, oauth_provider):
+    """Dovecot with TLS (``tls_port``), STARTTLS (``port``) and XOAUTH2 checked against
+    ``oauth_provider``'s introspection endpoint."""
+    require_dovecot()
+    server = Dovecot(tls=throwaway_ca, introspection_url=oauth_provider.introspect_url).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_mailbox(dovecot_tls):
+    """An empty INBOX for support@example.test on ``dovecot_tls``."""
+    return dovecot_tls.empty("support@example.test")
 
 
 # -- SMTP ---------------------------------------------------------------------------------------
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) that keeps what it receives: ``messages`` of (envelope, bytes)."""
+    """A real SMTP server (aiosmtpd) that keeps what it receives: ``messages`` of (envelope, bytes).
 
-    def __init__(self, *, auth: dict | None = None) -> None:
+    ``auth``: accounts ``{login: password}`` for AUTH PLAIN / LOGIN (``mechanisms`` limits what is
+    offered, e.g. ``("LOGIN",)``); ``oauth2``: a ``FakeTokenEndpoint`` whose issued tokens AUTH
+    XOAUTH2 accepts (a refused token gets Gmail's JSON challenge, then 535).  ``tls``: a
+    ``ThrowawayCA`` whose server certificate the sink presents, with STARTTLS required before MAIL
+    and AUTH (``implicit_tls=False``), or TLS from the first byte (``implicit_tls=True``, port 465
+    style).  Each envelope records ``tls`` (whether the session was encrypted) and ``login``;
+    ``auth_attempts`` lists ``(mechanism, login, accepted, encrypted)``.
+
+    aiosmtpd only counts STARTTLS as encryption for ``auth_require_tls`` (an implicit-TLS session
+    would get "538 Encryption required" and never see AUTH in EHLO), so the sink checks encryption
+    itself from the transport's ``ssl_object``."""
+
+    def __init__(
+        self,
+        *,
+        auth: dict | None = None,
+        oauth2: FakeTokenEndpoint | None = None,
+        tls: ThrowawayCA | None = None,
+        implicit_tls: bool = False,
+        mechanisms: tuple[str, ...] | None = None,
+    ) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         self.messages: list[tuple[dict, bytes]] = []
+        self.auth_attempts: list[tuple[str, str, bool, bool]] = []
         self.received = threading.Condition()
+        self.tls = tls
         sink = self
 
         class Handler:
@@ -206,28 +417,91 @@ class SmtpSink:
                 with sink.received:
                     sink.messages.append(
                         (
-                            {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)},
+                            {
+                                "mail_from": envelope.mail_from,
+                                "rcpt_tos": list(envelope.rcpt_tos),
+                                "tls": sink.encrypted(server),
+                                "login": session.auth_data,
+                            },
                             envelope.original_content,
                         )
                     )
                     sink.received.notify_all()
                 return "250 OK"
 
+        class OAuthHandler(Handler):
+            async def auth_XOAUTH2(self, server, args):
+                """RFC-less but documented (CHANNELS.md 4.4): base64("user=U^Aauth=Bearer T^A^A")."""
+                import base64
+                import binascii
+
+                if len(args) > 1:
+                    blob = args[1].encode()
+                else:
+                    blob = await server.challenge_auth("", encode_to_b64=False)
+                    if not isinstance(blob, bytes):
+                        return AuthResult(success=False, handled=True)
+                try:
+                    fields = base64.b64decode(blob, validate=True).decode().split("\x01")
+                except (binascii.Error, UnicodeDecodeError):
+                    return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+                values = dict(f.split("=", 1) for f in fields if "=" in f)
+                user, bearer = values.get("user", ""), values.get("auth", "")
+                token = bearer[7:] if bearer.startswith("Bearer ") else ""
+                ok = sink.encrypted(server) or sink.tls is None
+                ok = ok and oauth2.active_user(token) == user
+                sink.auth_attempts.append(("XOAUTH2", user, ok, sink.encrypted(server)))
+                if ok:
+                    return AuthResult(success=True, auth_data=user)
+                error = json.dumps(
+                    {"status": "401", "schemes": "bearer", "scope": "https://mail.google.com/"}
+                )
+                # The client must answer the error challenge with an empty line before the 535.
+                answer = await server.challenge_auth(error)
+                if answer not in (b"",):
+                    sink.auth_attempts.append(("XOAUTH2-error-answer", user, False, sink.encrypted(server)))
+                return AuthResult(success=False, handled=False)  # -> 535
+
+        handler = OAuthHandler() if oauth2 is not None else Handler()
         self.port = free_port()
-        kwargs = {}
-        if auth is not None:
-            kwargs = {"authenticator": self._authenticator(auth), "auth_require_tls": False}
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **kwargs)
+        kwargs: dict = {"ready_timeout": 10.0}
+        if auth is not None or oauth2 is not None:
+            offered = set(mechanisms or ()) | ({"XOAUTH2"} if oauth2 is not None else set())
+            kwargs.update(
+                authenticator=self._authenticator(auth or {}),
+                auth_require_tls=False,  # enforced by the authenticator (see the class docstring)
+                auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if mechanisms and m not in offered],
+            )
+        if tls is not None and implicit_tls:
+            kwargs["ssl_context"] = tls.server_context()
+        elif tls is not None:
+            kwargs.update(tls_context=tls.server_context(), require_starttls=True)
+        self.controller = Controller(handler, hostname="127.0.0.1", port=self.port, **kwargs)
 
     @staticmethod
-    def _authenticator(accounts: dict):
+    def encrypted(server) -> bool:
+        transport = getattr(server, "transport", None)
+        return bool(transport is not None and transport.get_extra_info("ssl_object"))
+
+    def _authenticator(self, accounts: dict):
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
+        sink = self
+
         def check(server, session, envelope, mechanism, auth_data):
-            if isinstance(auth_data, LoginPassword):
-                ok = accounts.get(auth_data.login.decode()) == auth_data.password.decode()
-                return AuthResult(success=ok)
-            return AuthResult(success=False)
+            # A refusal must say handled=False: AuthResult's default (handled=True) means "the reply
+            # was already sent", so aiosmtpd answers nothing and the client waits until it times
+            # out -- the hang an earlier AUTH test ran into.
+            if not isinstance(auth_data, LoginPassword):
+                return AuthResult(success=False, handled=False)
+            login = auth_data.login.decode()
+            encrypted = sink.encrypted(server)
+            if sink.tls is not None and not encrypted:
+                sink.auth_attempts.append((mechanism, login, False, False))
+                return AuthResult(success=False, handled=False, message="538 5.7.11 Encryption required")
+            ok = accounts.get(login) == auth_data.password.decode()
+            sink.auth_attempts.append((mechanism, login, ok, encrypted))
+            return AuthResult(success=ok, handled=False, auth_data=login if ok else None)
 
         return check
 
@@ -257,24 +531,35 @@ def smtp_sink():
 
 
 class FakeTokenEndpoint:
-    """``POST /token`` (grant_type=refresh_token) -> a new access token; counts calls; can refuse."""
+    """A fake OAuth2 provider on 127.0.0.1.
 
-    def __init__(self) -> None:
+    ``POST /token`` (grant_type=refresh_token) -> a new access token for ``username``; counts
+    calls in ``calls``; ``refuse = True`` answers 400 invalid_grant (a revoked grant).
+    ``POST /introspect`` (RFC 7662, form ``token=``) -> ``{"active": true, "username": ...}`` for a
+    token it issued (or ``grant()`` added), ``{"active": false}`` for any other; asked tokens are
+    kept in ``introspections``."""
+
+    def __init__(self, username: str = "support@example.test") -> None:
+        import itertools
+
+        self.username = username
         self.calls: list[dict] = []
+        self.introspections: list[str] = []
+        self.issued: dict[str, str] = {}
         self.refuse = False
         self.expires_in = 3600
+        self.serial = itertools.count(1)
+        self.lock = threading.Lock()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                endpoint.calls.append(form)
-                if endpoint.refuse or form.get("grant_type") != "refresh_token":
-                    status, body = 400, {"error": "invalid_grant"}
+                if self.path.startswith("/introspect"):
+                    status, body = 200, endpoint.introspect(form.get("token", ""))
                 else:
-                    body = {"access_token": f"token-{len(endpoint.calls)}", "expires_in": endpoint.expires_in}
-                    status = 200
+                    status, body = endpoint.token(form)
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -286,9 +571,45 @@ class FakeTokenEndpoint:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        self.server.timeout = 10
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"{base}/token"
+        self.introspect_url = f"{base}/introspect"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def token(self, form: dict) -> tuple[int, dict]:
+        with self.lock:
+            self.calls.append(form)
+            if self.refuse or form.get("grant_type") != "refresh_token":
+                return 400, {"error": "invalid_grant"}
+            token = f"token-{next(self.serial)}"
+            self.issued[token] = self.username
+            return 200, {"access_token": token, "expires_in": self.expires_in}
+
+    def introspect(self, token: str) -> dict:
+        with self.lock:
+            self.introspections.append(token)
+            user = self.issued.get(token)
+        return {"active": True, "username": user} if user else {"active": False}
+
+    def grant(self, token: str, username: str | None = None) -> None:
+        """Make ``token`` valid (as if issued earlier) for ``username``."""
+        with self.lock:
+            self.issued[token] = username or self.username
+
+    def active_user(self, token: str) -> str | None:
+        with self.lock:
+            return self.issued.get(token)
+
+    def reset(self) -> None:
+        """Forget calls and issued tokens (token numbers keep counting, so none is reused)."""
+        with self.lock:
+            self.calls.clear()
+            self.introspections.clear()
+            self.issued.clear()
+            self.refuse = False
+            self.expires_in = 3600
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from imapclient import SEEN, IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from hotro.privacy.rls import tenant_scope
 
@@ -36,7 +36,7 @@ from .headers import normalize_message_id
 from .inbound import encode_raw
 from .models import ImapFolderState, ImapLease, KnownMessageId
 from .oauth import access_token
-from .outbound import ssl_context
+from .outbound import ssl_context, xoauth2_responder
 from .store import mid_hash
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,24 @@ def describe_error(exc: Exception, cfg: EmailSettings) -> ConnectorError:
             % {"where": where, "user": cfg.imap.username},
             permanent=True,
             code="reconnect",
+        )
+    if isinstance(exc, CapabilityError) and "STARTTLS" in str(exc).upper():
+        # Never fall back to signing in without encryption: the admin chooses.
+        return ConnectorError(
+            _(
+                "The mail server %(where)s does not offer STARTTLS; choose TLS (usually port 993) "
+                "or ask the mail provider."
+            )
+            % {"where": where},
+            permanent=True,
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectorError(
+            _(
+                "The certificate of the mail server %(where)s is not trusted (%(e)s); check the host "
+                "name or ask the mail provider; will retry."
+            )
+            % {"where": where, "e": exc.verify_message or exc.reason or type(exc).__name__}
         )
     if isinstance(exc, ssl.SSLError):
         return ConnectorError(
@@ -81,8 +99,10 @@ def describe_error(exc: Exception, cfg: EmailSettings) -> ConnectorError:
 
 @contextmanager
 def connect(inbox: Inbox, cfg: EmailSettings):
-    """A signed-in IMAP connection (TLS / STARTTLS / none; password or XOAUTH2)."""
+    """A signed-in IMAP connection (TLS / STARTTLS / none; password or XOAUTH2).  With OAuth2 the
+    access token is fetched (refreshed) first: a revoked grant needs no connection to the server."""
     server = cfg.imap
+    token = access_token(inbox) if cfg.auth == "oauth2" else None
     try:
         client = IMAPClient(
             server.host,
@@ -96,8 +116,8 @@ def connect(inbox: Inbox, cfg: EmailSettings):
     try:
         if server.security == "starttls":
             client.starttls(ssl_context())
-        if cfg.auth == "oauth2":
-            client.oauth2_login(server.username, access_token(inbox))
+        if token is not None:
+            client.sasl_login("XOAUTH2", xoauth2_responder(server.username, token))
         else:
             client.login(server.username, (inbox.credentials or {}).get("imap_password", ""))
         yield client

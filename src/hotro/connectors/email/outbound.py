@@ -145,6 +145,27 @@ def _smtp_error(exc: Exception) -> ConnectorError:
             _("The mail server answered %(code)s: %(text)s") % {"code": exc.smtp_code, "text": text[:200]},
             permanent=500 <= exc.smtp_code < 600,
         )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        # Never fall back to sending (and signing in) without encryption: the admin chooses.
+        if "STARTTLS" in str(exc).upper():
+            message = _(
+                "The outgoing mail server does not offer STARTTLS; choose TLS (usually port 465) "
+                "or ask the mail provider."
+            )
+        else:
+            message = _("The outgoing mail server does not support what this inbox needs (%(e)s).") % {
+                "e": str(exc)[:200]
+            }
+        return ConnectorError(message, permanent=True)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectorError(
+            _(
+                "The certificate of the outgoing mail server is not trusted (%(e)s); check the host "
+                "name or ask the mail provider; will retry."
+            )
+            % {"e": exc.verify_message or exc.reason or type(exc).__name__},
+            permanent=False,
+        )
     if isinstance(exc, ssl.SSLError):
         return ConnectorError(
             _("A secure connection to the mail server failed (%(e)s); check the security setting.")
@@ -156,10 +177,23 @@ def _smtp_error(exc: Exception) -> ConnectorError:
     )
 
 
+def xoauth2_responder(username: str, token: str):
+    """The XOAUTH2 callback for smtplib's ``auth`` and imapclient's ``sasl_login``: the initial
+    response (asked with no or an empty challenge), then an empty answer to the server's error
+    challenge (a base64 JSON status, CHANNELS.md 4.4), after which the server refuses (535 / NO)."""
+
+    def respond(challenge: bytes | None = None) -> str:
+        return "" if challenge else xoauth2_string(username, token)
+
+    return respond
+
+
 def smtp_send(inbox, cfg: EmailSettings, mail: EmailMultiAlternatives) -> None:
     """Send through the inbox's own SMTP server; raise ConnectorError (permanent or not)."""
     server = cfg.smtp
     creds = inbox.credentials or {}
+    # With OAuth2 the token comes first: a revoked grant needs no connection to the server.
+    token = access_token(inbox) if cfg.auth == "oauth2" and (server.username or cfg.imap.username) else None
     try:
         if server.security == "tls":
             client = smtplib.SMTP_SSL(server.host, server.port, timeout=30, context=ssl_context())
@@ -178,13 +212,8 @@ def smtp_send(inbox, cfg: EmailSettings, mail: EmailMultiAlternatives) -> None:
                         permanent=True,
                     )
                 username = ""  # no SMTP account of its own: the server relays without sign-in
-            if cfg.auth == "oauth2" and username:
-                token = access_token(inbox)
-                client.auth(
-                    "XOAUTH2",
-                    lambda challenge=None: xoauth2_string(username, token),
-                    initial_response_ok=True,
-                )
+            if token is not None and username:
+                client.auth("XOAUTH2", xoauth2_responder(username, token), initial_response_ok=True)
             elif username and (creds.get("smtp_password") or creds.get("imap_password")):
                 client.login(username, creds.get("smtp_password") or creds.get("imap_password"))
             recipients = list(dict.fromkeys(mail.recipients()))
