@@ -117,9 +117,15 @@ class EmailImapIn(EmailServerIn):
 
 
 class EmailOAuth2In(Schema):
-    token_url: str = Field(max_length=2000)
+    """OAuth2 (XOAUTH2) sign-in.  ``google`` / ``microsoft`` fill the addresses, scope and the
+    server's own client id; ``custom`` needs ``token_url`` (and ``authorize_url`` to connect from the
+    admin page)."""
+
+    provider: Literal["google", "microsoft", "custom"] = "custom"
+    authorize_url: str = Field(default="", max_length=2000)
+    token_url: str = Field(default="", max_length=2000)
     client_id: str = Field(default="", max_length=500)
-    scope: str = Field(default="", max_length=500)
+    scope: str = Field(default="", max_length=1000)
 
 
 class EmailInboxIn(Schema):
@@ -135,7 +141,7 @@ class EmailInboxIn(Schema):
     imap_password: str = Field(default="", max_length=1000)
     smtp_password: str = Field(default="", max_length=1000)
     oauth2_client_secret: str = Field(default="", max_length=2000)
-    oauth2_refresh_token: str = Field(default="", max_length=4000)
+    oauth2_refresh_token: str = Field(default="", max_length=4000, description="Write-only.")
     from_name: str = Field(default="", max_length=200)
     from_address: str = Field(default="", max_length=320)
     signature: str = Field(default="", max_length=5000)

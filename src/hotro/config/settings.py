@@ -400,6 +400,13 @@ HOTRO_EMAIL_MAX_BYTES = int(os.environ.get("HOTRO_EMAIL_MAX_BYTES", str(40 * 102
 HOTRO_EMAIL_POLL_SECONDS = int(os.environ.get("HOTRO_EMAIL_POLL_SECONDS", "60"))
 HOTRO_EMAIL_IDLE_SECONDS = int(os.environ.get("HOTRO_EMAIL_IDLE_SECONDS", str(29 * 60)))  # RFC 2177
 HOTRO_EMAIL_CA_FILE = os.environ.get("HOTRO_EMAIL_CA_FILE", "")  # extra CA for private mail servers
+# "Connect with Google / Microsoft" for e-mail inboxes (OAuth2, XOAUTH2): the operator's OAuth clients.
+# Register <public URL>/mail/oauth/callback/ as their redirect URI (docs/channels/email.md).
+HOTRO_OAUTH_GOOGLE_CLIENT_ID = os.environ.get("HOTRO_OAUTH_GOOGLE_CLIENT_ID", "").strip()
+HOTRO_OAUTH_GOOGLE_CLIENT_SECRET = os.environ.get("HOTRO_OAUTH_GOOGLE_CLIENT_SECRET", "").strip()
+HOTRO_OAUTH_MICROSOFT_CLIENT_ID = os.environ.get("HOTRO_OAUTH_MICROSOFT_CLIENT_ID", "").strip()
+HOTRO_OAUTH_MICROSOFT_CLIENT_SECRET = os.environ.get("HOTRO_OAUTH_MICROSOFT_CLIENT_SECRET", "").strip()
+HOTRO_OAUTH_MICROSOFT_TENANT = os.environ.get("HOTRO_OAUTH_MICROSOFT_TENANT", "common").strip() or "common"
 
 # --- livechat ---
 INSTALLED_APPS.append("hotro.connectors.livechat")

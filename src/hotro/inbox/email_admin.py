@@ -63,9 +63,16 @@ def health_words(inbox: Inbox) -> str:
 
     cfg = load_settings(inbox)
     if inbox.health == InboxHealth.NEEDS_ATTENTION:
+        if cfg.auth == "oauth2":
+            return _(
+                "Reconnect needed: the mail provider refused the sign-in or the access was revoked. "
+                "Connect the mailbox again."
+            )
         return _("Reconnect needed: the mail server refused the sign-in. Check the password and save.")
     if inbox.health == InboxHealth.DEGRADED:
         return _("Connection problems; hotro keeps retrying.")
+    if cfg.auth == "oauth2" and not (inbox.credentials or {}).get("oauth2_refresh_token"):
+        return _("Not connected: this inbox signs in with OAuth2 but holds no token. Connect the mailbox.")
     if not cfg.imap.configured:
         return _("Forwarding only: mail forwarded to the receiving address arrives at once.")
     if inbox.last_success_at is None:
@@ -79,7 +86,7 @@ def check_imap(inbox: Inbox, cfg) -> CheckResult:
 
     from hotro.connectors.email.imap import describe_error
     from hotro.connectors.email.oauth import access_token
-    from hotro.connectors.email.outbound import ssl_context
+    from hotro.connectors.email.outbound import ssl_context, xoauth2_responder
 
     server = cfg.imap
     where = f"{server.host}:{server.port}"
@@ -95,7 +102,7 @@ def check_imap(inbox: Inbox, cfg) -> CheckResult:
             if server.security == "starttls":
                 client.starttls(ssl_context())
             if cfg.auth == "oauth2":
-                client.oauth2_login(server.username, access_token(inbox))
+                client.sasl_login("XOAUTH2", xoauth2_responder(server.username, access_token(inbox)))
             else:
                 client.login(server.username, (inbox.credentials or {}).get("imap_password", ""))
             missing = [f for f in cfg.folders if not client.folder_exists(f)]
@@ -117,8 +124,8 @@ def check_imap(inbox: Inbox, cfg) -> CheckResult:
 
 
 def check_smtp(inbox: Inbox, cfg) -> CheckResult:
-    from hotro.connectors.email.oauth import access_token, xoauth2_string
-    from hotro.connectors.email.outbound import _smtp_error, ssl_context
+    from hotro.connectors.email.oauth import access_token
+    from hotro.connectors.email.outbound import _smtp_error, ssl_context, xoauth2_responder
 
     server = cfg.smtp
     where = f"{server.host}:{server.port}"
@@ -146,11 +153,7 @@ def check_smtp(inbox: Inbox, cfg) -> CheckResult:
                 )
             if cfg.auth == "oauth2":
                 token = access_token(inbox)
-                client.auth(
-                    "XOAUTH2",
-                    lambda challenge=None: xoauth2_string(username, token),
-                    initial_response_ok=True,
-                )
+                client.auth("XOAUTH2", xoauth2_responder(username, token), initial_response_ok=True)
             else:
                 client.login(username, creds.get("smtp_password") or creds.get("imap_password") or "")
     except ConnectorError as exc:

@@ -2,8 +2,10 @@
 
 It only parses input into the shape ``create_email_inbox`` / ``update_email_inbox`` take; the e-mail
 channel's ``clean_settings`` validates it and answers a bad value with a sentence.  Every server
-setting is optional: a name alone makes a forwarding-only inbox.  Passwords are write-only: the form
-never shows them, and a blank one on edit keeps the stored password.
+setting is optional: a name alone makes a forwarding-only inbox.  Passwords (and the OAuth2 client
+secret) are write-only: the form never shows them, and a blank one on edit keeps the stored one.
+The OAuth2 fields are for a provider other than the Google and Microsoft presets (or the admin's own
+client); connecting itself happens on the inbox's "Mailbox sign-in" page.
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ SECURITY_CHOICES = [
     ("none", _("None (only inside a trusted network)")),
 ]
 PASSWORD_WIDGET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+CUSTOM_OAUTH2_KEYS = ("authorize_url", "token_url", "client_id", "scope")
+OAUTH2_FIELDS = (
+    "oauth2_authorize_url",
+    "oauth2_token_url",
+    "oauth2_client_id",
+    "oauth2_client_secret",
+    "oauth2_scope",
+)
 
 
 class EmailInboxForm(forms.Form):
@@ -61,6 +71,26 @@ class EmailInboxForm(forms.Form):
     smtp_password = forms.CharField(
         label=_("SMTP password"), required=False, strip=False, widget=PASSWORD_WIDGET
     )
+    oauth2_authorize_url = forms.CharField(
+        label=_("Authorization address"),
+        max_length=2000,
+        required=False,
+        help_text=_(
+            "Only for another provider, or your own OAuth client: Connect with Google or Microsoft "
+            "needs nothing here. Parameters in the address (such as access_type=offline) are kept."
+        ),
+    )
+    oauth2_token_url = forms.CharField(label=_("Token address"), max_length=2000, required=False)
+    oauth2_client_id = forms.CharField(label=_("Client id"), max_length=500, required=False)
+    oauth2_client_secret = forms.CharField(
+        label=_("Client secret"), required=False, strip=False, widget=PASSWORD_WIDGET
+    )
+    oauth2_scope = forms.CharField(
+        label=_("Scope"),
+        max_length=1000,
+        required=False,
+        help_text=_("Separated by spaces; include offline access and, for the address, openid email."),
+    )
     reopen_days = forms.IntegerField(
         label=_("New conversation after (days)"),
         required=False,
@@ -96,13 +126,21 @@ class EmailInboxForm(forms.Form):
             _("Outgoing mail (SMTP)"),
             ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password"),
         ),
+        (
+            _("OAuth2 sign-in with another provider"),
+            OAUTH2_FIELDS,
+        ),
         (_("Conversations"), ("reopen_days", "auto_ack", "auto_ack_text")),
     )
 
-    def __init__(self, *args, stored_passwords: set[str] | None = None, **kwargs):
+    def __init__(self, *args, stored_passwords: set[str] | None = None, oauth2_provider: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        self.oauth2_provider = oauth2_provider  # how the stored inbox is connected ("" for a new one)
         for key in stored_passwords or ():
-            self.fields[key].help_text = _("A password is stored. Leave empty to keep it.")
+            if key == "oauth2_client_secret":
+                self.fields[key].help_text = _("A client secret is stored. Leave empty to keep it.")
+            else:
+                self.fields[key].help_text = _("A password is stored. Leave empty to keep it.")
 
     def sections(self):
         """(title, [bound fields]) per fieldset, for the template."""
@@ -131,7 +169,13 @@ class EmailInboxForm(forms.Form):
                 "security": data["smtp_security"],
                 "username": data["smtp_username"],
             }
-        for key in ("imap_password", "smtp_password"):
+        custom = {key: (data[f"oauth2_{key}"] or "").strip() for key in CUSTOM_OAUTH2_KEYS}
+        if any(custom.values()):
+            out["oauth2"] = {"provider": "custom", **custom}
+        elif self.oauth2_provider == "custom":
+            out["oauth2"] = None  # emptied: removed (refused while the inbox signs in with OAuth2)
+        # else: a Google / Microsoft connection's settings are kept as they are
+        for key in ("imap_password", "smtp_password", "oauth2_client_secret"):
             if data[key]:
                 out[key] = data[key]
         return out
@@ -144,7 +188,10 @@ def initial_for(inbox) -> dict:
     cfg = load_settings(inbox)
     imap = (inbox.settings or {}).get("imap") or {}
     smtp = (inbox.settings or {}).get("smtp") or {}
+    oauth2 = (inbox.settings or {}).get("oauth2") or {}
+    custom = oauth2 if cfg.oauth2_provider == "custom" else {}
     return {
+        **{f"oauth2_{key}": custom.get(key, "") for key in CUSTOM_OAUTH2_KEYS},
         "name": inbox.name,
         "from_name": cfg.from_name,
         "from_address": cfg.from_address,

@@ -1,6 +1,8 @@
 """URL routes of hotro.inbox (included from config/urls.py at "/"): the agent app under /w/<slug>/."""
 
-from django.urls import path
+from django.urls import include, path
+
+from hotro.connectors.email.urls import admin_urlpatterns as email_oauth_urls
 
 from .views import actions, admin, email, files, mentions, pages
 
@@ -43,6 +45,7 @@ urlpatterns = [
     ),
     path(A + "<uuid:inbox_id>/email/", email.email_edit, name="inbox_admin_email_edit"),
     path(A + "<uuid:inbox_id>/email/test/", email.email_test, name="inbox_admin_email_test"),
+    path(A + "<uuid:inbox_id>/email/oauth/", include(email_oauth_urls)),  # Connect with Google / Microsoft
     path(
         A + "<uuid:inbox_id>/quarantine/senders/<uuid:identity_id>/release/",
         email.quarantine_release,

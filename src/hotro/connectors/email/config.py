@@ -6,7 +6,8 @@ Settings keys::
     imap: {host, port, security: tls|starttls|none, username, folders: [..], mark_read: false}
     smtp: {host, port, security, username}
     auth: password | oauth2        (both servers)
-    oauth2: {token_url, client_id, scope}
+    oauth2: {provider: google|microsoft|custom, authorize_url, token_url, client_id, scope}
+                                   (providers.py; kept when the inbox signs in with a password)
     from_name, from_address, signature, receiving_address
     reopen_days: null (always reopen a resolved conversation) or N (new conversation after N days)
     auto_ack: false, auto_ack_text
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 SECURITY = ("tls", "starttls", "none")
@@ -62,6 +63,8 @@ class EmailSettings:
     folders: tuple[str, ...] = ("INBOX",)
     mark_read: bool = False
     auth: str = "password"
+    oauth2_provider: str = ""
+    oauth2_authorize_url: str = ""
     oauth2_token_url: str = ""
     oauth2_client_id: str = ""
     oauth2_scope: str = ""
@@ -120,6 +123,8 @@ def load_settings(inbox) -> EmailSettings:
         folders=folders or ("INBOX",),
         mark_read=bool(imap.get("mark_read", False)),
         auth=s.get("auth") if s.get("auth") in {"password", "oauth2"} else "password",
+        oauth2_provider=oauth2.get("provider", "custom" if oauth2.get("token_url") else ""),
+        oauth2_authorize_url=oauth2.get("authorize_url", ""),
         oauth2_token_url=oauth2.get("token_url", ""),
         oauth2_client_id=oauth2.get("client_id", ""),
         oauth2_scope=oauth2.get("scope", ""),
@@ -187,20 +192,11 @@ def clean_settings(data: dict) -> tuple[dict, dict]:  # noqa: PLR0915 - one flat
     if auth not in {"password", "oauth2"}:
         raise ValidationError(_("Sign-in must be password or oauth2."))
     settings["auth"] = auth
-    if auth == "oauth2":
-        oauth2 = data.get("oauth2") or {}
-        url = str(oauth2.get("token_url") or "").strip()
-        try:
-            URLValidator(schemes=["https", "http"])(url)
-        except ValidationError:
-            raise ValidationError(
-                _("Enter the OAuth2 token address (https://...) of your mail provider.")
-            ) from None
-        settings["oauth2"] = {
-            "token_url": url,
-            "client_id": str(oauth2.get("client_id") or "").strip(),
-            "scope": str(oauth2.get("scope") or "").strip(),
-        }
+    oauth2 = data.get("oauth2") or {}
+    if auth == "oauth2" or any(str(v or "").strip() for v in oauth2.values()):
+        from .providers import clean_oauth2
+
+        settings["oauth2"] = clean_oauth2(oauth2)
     for name in ("from_address",):
         value = str(data.get(name) or "").strip()
         if value:

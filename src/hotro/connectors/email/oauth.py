@@ -2,10 +2,13 @@
 
 The refresh token, client secret and access token live in the inbox's encrypted credentials.  A
 refresh holds a row lock on the inbox, so two processes never spend a single-use refresh token twice.
+A refresh the provider refused (revoked grant) is remembered, as a hash of the request, and not sent
+again until the request changes (the mailbox is reconnected or its OAuth2 settings are changed).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -18,6 +21,7 @@ from .. import http
 from ..base import ConnectorError
 from ..models import Inbox
 from .config import load_settings
+from .providers import client_secret_for
 
 REFRESH_BEFORE = timedelta(minutes=5)
 
@@ -51,8 +55,21 @@ def access_token(inbox: Inbox) -> str:
     return refresh(inbox)
 
 
+def _request_fingerprint(url: str, form: dict) -> str:
+    return hashlib.sha256(json.dumps([url, sorted(form.items())]).encode()).hexdigest()
+
+
+def _refused(error: str) -> ConnectorError:
+    return ConnectorError(
+        _("The mail provider refused to renew access (%(e)s); reconnect the mailbox.") % {"e": error},
+        permanent=True,
+        code="reconnect",
+    )
+
+
 def refresh(inbox: Inbox, *, force: bool = False) -> str:
     cfg = load_settings(inbox)
+    refusal = None
     with transaction.atomic():
         locked = Inbox.objects.select_for_update().get(pk=inbox.pk)
         creds = dict(locked.credentials or {})
@@ -70,10 +87,15 @@ def refresh(inbox: Inbox, *, force: bool = False) -> str:
             "refresh_token": creds["oauth2_refresh_token"],
             "client_id": cfg.oauth2_client_id,
         }
-        if creds.get("oauth2_client_secret"):
-            form["client_secret"] = creds["oauth2_client_secret"]
+        secret = client_secret_for(cfg, creds)  # the inbox's own, else the operator's (presets)
+        if secret:
+            form["client_secret"] = secret
         if cfg.oauth2_scope:
             form["scope"] = cfg.oauth2_scope
+        fingerprint = _request_fingerprint(cfg.oauth2_token_url, form)
+        refused = creds.get("oauth2_refused") or {}
+        if not force and refused.get("request") == fingerprint:  # no retry storm on a revoked grant
+            raise _refused(str(refused.get("error") or ""))
         response = http.post(
             cfg.oauth2_token_url,
             content=urlencode(form).encode(),
@@ -84,23 +106,24 @@ def refresh(inbox: Inbox, *, force: bool = False) -> str:
         except ValueError:
             data = {}
         if response.status_code in {400, 401, 403} or (response.is_success and "access_token" not in data):
-            raise ConnectorError(
-                _("The mail provider refused to renew access (%(e)s); reconnect the mailbox.")
-                % {"e": str(data.get("error") or response.status_code)},
-                permanent=True,
-                code="reconnect",
-            )
-        if not response.is_success:
+            error = str(data.get("error") or response.status_code)[:100]
+            creds["oauth2_refused"] = {"request": fingerprint, "error": error}
+            refusal = _refused(error)  # raised after the commit, so the refusal is remembered
+        elif not response.is_success:
             raise ConnectorError(
                 _("The mail provider's sign-in service answered %(s)s; will retry.")
                 % {"s": response.status_code}
             )
-        expires_in = int(data.get("expires_in") or 3600)
-        creds["oauth2_access_token"] = data["access_token"]
-        creds["oauth2_expires_at"] = (timezone.now() + timedelta(seconds=expires_in)).isoformat()
-        if data.get("refresh_token"):  # rotating refresh tokens (Microsoft) are single-use
-            creds["oauth2_refresh_token"] = data["refresh_token"]
+        else:
+            expires_in = int(data.get("expires_in") or 3600)
+            creds["oauth2_access_token"] = data["access_token"]
+            creds["oauth2_expires_at"] = (timezone.now() + timedelta(seconds=expires_in)).isoformat()
+            if data.get("refresh_token"):  # rotating refresh tokens (Microsoft) are single-use
+                creds["oauth2_refresh_token"] = data["refresh_token"]
+            creds.pop("oauth2_refused", None)
         locked.credentials = creds
         locked.save(update_fields=["credentials"])
     inbox.credentials = creds
+    if refusal is not None:
+        raise refusal
     return creds["oauth2_access_token"]

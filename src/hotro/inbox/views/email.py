@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hotro.connectors.email.config import load_settings
 from hotro.privacy import audit
 from hotro.tenancy.access import access_inbox, access_object
 
@@ -28,7 +29,8 @@ def _email_inbox(request, inbox_id):
 
 
 def _stored_passwords(inbox) -> set[str]:
-    return {k for k in ("imap_password", "smtp_password") if (inbox.credentials or {}).get(k)}
+    keys = ("imap_password", "smtp_password", "oauth2_client_secret")
+    return {k for k in keys if (inbox.credentials or {}).get(k)}
 
 
 @admin_required
@@ -36,7 +38,10 @@ def _stored_passwords(inbox) -> set[str]:
 def email_edit(request, slug, inbox_id):
     inbox = _email_inbox(request, inbox_id)
     form = EmailInboxForm(
-        request.POST or None, initial=initial_for(inbox), stored_passwords=_stored_passwords(inbox)
+        request.POST or None,
+        initial=initial_for(inbox),
+        stored_passwords=_stored_passwords(inbox),
+        oauth2_provider=load_settings(inbox).oauth2_provider,
     )
     if request.method == "POST" and form.is_valid():
         try:
