@@ -324,6 +324,9 @@ def test_creating_inboxes_and_viewing_contacts_through_the_api_is_audited(world_
         {"channel": "livechat", "name": "Chat", "allowed_origins": ["https://shop.example"]},
     )
     assert api_inbox.status_code == 201 and chat.status_code == 201
+    # a live chat continues by e-mail: its address is where visitors' e-mail answers come back
+    assert chat.json()["receiving_address"].endswith("@mail.localhost")
+    assert api_inbox.json()["receiving_address"] == ""
     created = AuditEvent.objects.filter(workspace=world_a.workspace, action="inbox.created")
     assert sorted(created.values_list("object_id", flat=True)) == sorted(
         [api_inbox.json()["id"], chat.json()["id"]]

@@ -20,7 +20,7 @@ def _ref(obj) -> dict | None:
 
 
 def _receiving_address(i) -> str:
-    return (i.settings or {}).get("receiving_address", "") if i.connector == "email" else ""
+    return (i.settings or {}).get("receiving_address", "") if i.connector in {"email", "livechat"} else ""
 
 
 def inbox(i) -> dict:

@@ -64,7 +64,9 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
         automatic = noise.suppress_auto_ack
         lookups = DbLookups(inbox)
         lookups.preload([parsed.message_id, *parsed.thread_ids, *parsed.original_message_ids])
-        decision = choose_thread(parsed, lookups, policy=ThreadPolicy(cfg.reopen_days))
+        other = continuation(inbox)
+        choose = other.choose_thread if other is not None else choose_thread
+        decision = choose(parsed, lookups, policy=ThreadPolicy(cfg.reopen_days))
         if decision.action == "duplicate":
             return None, "duplicate"
         idx = address_index(inbox.workspace_id, inbound.sender_address)
@@ -115,7 +117,9 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
         )
         remember_message_id(inbox, message.conversation, parsed.message_id, KnownMessageId.IN, message)
         conversation = message.conversation
-        if not automatic:
+        if other is not None:
+            other.received(inbox, message, created=created, automatic=automatic)
+        elif not automatic:
             people = [(a, "from") for a in [parsed.from_] if a] + [(a, "to") for a in parsed.reply_to]
             people += [(a, "to") for a in parsed.to] + [(a, "cc") for a in parsed.cc]
             add_participants(conversation, people, exclude=cfg.own_addresses | {inbox_address(inbox)})
@@ -131,6 +135,17 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
         ):
             send_auto_ack(inbox, cfg, conversation, idx)
         return message, "created" if created else "duplicate"
+
+
+def continuation(inbox):
+    """For mail to another channel's inbox that continues its conversations by e-mail (live chat):
+    the connector's ``email_continuation`` (``choose_thread`` like ``threading.choose_thread``, and
+    ``received(inbox, message, created=, automatic=)`` instead of recording participants)."""
+    if inbox.connector == "email":
+        return None
+    from ..registry import get_connector
+
+    return getattr(get_connector(inbox.connector), "email_continuation", None)
 
 
 def inbox_address(inbox) -> str:

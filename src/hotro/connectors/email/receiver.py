@@ -1,5 +1,6 @@
 """The inbound SMTP/LMTP receiver (aiosmtpd): a business forwards its support address here, or
-points a domain's MX at hotro.  Each e-mail inbox has its own address ``<public_key>@HOTRO_MAIL_DOMAIN``.
+points a domain's MX at hotro.  Each e-mail inbox has its own address ``<public_key>@HOTRO_MAIL_DOMAIN``,
+and so has each live-chat inbox (visitors answer the e-mailed copies of agents' replies there).
 
 Unknown recipients are refused at RCPT with 550.  Accepted mail is stored as a ``RawEvent`` (one per
 recipient inbox, committed) *before* the server answers 250, so nothing acknowledged is ever lost; a
@@ -51,9 +52,12 @@ def store_mail(inbox_ids: list[str], raw: bytes, mail_from: str, rcpt_tos: list[
 
 
 def _lookup(address: str):
+    from ..livechat.email_continuation import find_livechat_inbox_by_address
+
     close_old_connections()
     try:
-        return find_inbox_by_address(address)
+        # a live-chat inbox's address takes the visitors' e-mail replies (docs/channels/livechat.md)
+        return find_inbox_by_address(address) or find_livechat_inbox_by_address(address)
     finally:
         close_old_connections()
 

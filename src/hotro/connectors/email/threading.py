@@ -53,14 +53,21 @@ def _mac(secret: bytes, workspace_id: object, conv: str, nonce: str) -> str:
 
 
 def make_message_id(
-    workspace_id: object, conversation_id: uuid.UUID | str, secret: bytes, domain: str
+    workspace_id: object,
+    conversation_id: uuid.UUID | str,
+    secret: bytes,
+    domain: str,
+    *,
+    nonce_bytes: bytes | None = None,
 ) -> str:
     """``<hotro.<conversation b32>.<random>.<hmac10>@domain>`` for a message we send.
 
-    Lower-case base32 only, so servers that fold case do not break it; the MAC binds the workspace."""
+    Lower-case base32 only, so servers that fold case do not break it; the MAC binds the workspace.
+    ``nonce_bytes`` (5 to 20 bytes) replaces the random part when the id must be the same every time
+    it is made (a mail re-sent after a crash)."""
     conv_uuid = conversation_id if isinstance(conversation_id, uuid.UUID) else uuid.UUID(str(conversation_id))
     conv = _b32(conv_uuid.bytes)
-    nonce = _b32(secrets.token_bytes(10))
+    nonce = _b32(nonce_bytes[:20] if nonce_bytes and len(nonce_bytes) >= 5 else secrets.token_bytes(10))
     domain = domain.strip().strip(".").lower() or "localhost"
     return f"<hotro.{conv}.{nonce}.{_mac(secret, workspace_id, conv, nonce)}@{domain}>"
 

@@ -30,6 +30,7 @@ from ..base import InboundMessage
 from ..widget.identity import verify_identity
 from ..widget.tokens import VisitorClaims, issue_visitor_token, new_visitor_id, read_visitor_token
 from . import visitors
+from .email_continuation import shown_to_visitor
 from .inboxes import is_online
 from .models import ConsentPurpose, ConsentRecord, CsatResponse, Visitor
 
@@ -62,7 +63,7 @@ def start_session(inbox, token: str | None, user_id: str = "", user_hash: str = 
     else:
         claims = VisitorClaims(str(inbox.pk), new_visitor_id(), None)
     visitor = visitors.get_or_create_visitor(inbox, claims, language)
-    visitors.touch(visitor)
+    visitors.touch(visitor, language)
     return claims, issue_visitor_token(inbox, claims.visitor_id, claims.verified_user_id), visitor
 
 
@@ -322,8 +323,9 @@ def message_view(message: Message) -> dict:
         "at": message.created_at.isoformat(),
         "status": message.status,
         "client_id": (message.external_id or "").rsplit(":", 1)[-1]
-        if message.direction == Direction.INBOUND
+        if message.direction == Direction.INBOUND and (message.external_id or "").startswith("lc:")
         else None,
+        "via": "email" if (message.extra or {}).get("email") else "chat",
         "agent": agent_view(message.author) if message.direction == Direction.OUTBOUND else None,
         "attachments": [
             {"id": str(a.pk), "filename": a.filename, "content_type": a.content_type, "size": a.size}
@@ -354,7 +356,7 @@ def history(visitor: Visitor, limit: int = 200) -> dict:
             conversations[str(cid)]["rated"] = True
         return {
             "conversations": list(conversations.values()),
-            "messages": [message_view(m) for m in reversed(messages)],
+            "messages": [message_view(m) for m in reversed(messages) if shown_to_visitor(m)],
             "last_event_id": visitors.latest_event_id(visitor),
         }
 
@@ -370,4 +372,4 @@ def message_for_visitor(visitor: Visitor, message_id) -> dict | None:
             .select_related("author__user")
             .first()
         )
-        return message_view(message) if message else None
+        return message_view(message) if message and shown_to_visitor(message) else None

@@ -12,9 +12,16 @@ Protocol (JSON text frames; the widget iframe is served by hotro, so the socket 
   ``{"type": "ack", "client_id", "message"}`` (a resend with the same ``client_id`` is not doubled).
 - ``{"type": "typing", "conversation_id", "typing": bool}``, ``{"type": "read", "conversation_id"}``.
 - errors: ``{"type": "error", "code", "message"}`` with a sentence for the visitor.
+
+While the socket is open after ``hello`` the visitor counts as present (``visitors.mark_present``,
+renewed every ``HEARTBEAT_SECONDS``, removed on disconnect); agent replies to an absent visitor are
+also e-mailed (``email_continuation``).
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -30,6 +37,7 @@ from . import actions, visitors
 from .limits import CONNECT_LIMIT, MESSAGE_LIMIT, TYPING_LIMIT
 from .lookup import find_livechat_inbox
 
+log = logging.getLogger(__name__)
 CLOSE_REFUSED = 4403
 CLOSE_RATE = 4429
 MAX_FRAME = 20_000
@@ -37,7 +45,7 @@ MAX_FRAME = 20_000
 
 class VisitorConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
     async def connect(self):
-        self.inbox = self.visitor = self.claims = None
+        self.inbox = self.visitor = self.claims = self.heartbeat = None
         self.start_replay_state()
         key = self.scope["url_route"]["kwargs"]["public_key"]
         if not rate_limit(f"lc-connect:{client_ip(self.scope)}", *CONNECT_LIMIT):
@@ -50,8 +58,25 @@ class VisitorConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code):
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
         if self.visitor is not None:
             await self.channel_layer.group_discard(visitors.group_for(self.visitor.pk), self.channel_name)
+            try:
+                await database_sync_to_async(visitors.mark_absent)(self.visitor, self.channel_name)
+            except Exception:  # the row runs out by itself
+                log.exception("livechat: could not clear the presence of visitor %s", self.visitor.pk)
+
+    async def _beat(self):
+        """Keep the visitor present while the socket is open."""
+        while True:
+            await asyncio.sleep(visitors.HEARTBEAT_SECONDS)
+            try:
+                await database_sync_to_async(visitors.mark_present)(
+                    self.visitor, self.channel_name, visitors.SOCKET_PRESENCE_SECONDS
+                )
+            except Exception:  # the database is away: try again at the next beat
+                log.exception("livechat: presence heartbeat failed for visitor %s", self.visitor.pk)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None or len(text_data) > MAX_FRAME:
@@ -100,6 +125,10 @@ class VisitorConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
             return
         self.claims, self.visitor = claims, visitor
         await self.channel_layer.group_add(visitors.group_for(visitor.pk), self.channel_name)
+        await database_sync_to_async(visitors.mark_present)(
+            visitor, self.channel_name, visitors.SOCKET_PRESENCE_SECONDS
+        )
+        self.heartbeat = asyncio.ensure_future(self._beat())
         last_id = await self.replay(content.get("resume_from"))
         await self.send_json({"type": "ready", "last_event_id": last_id})
 

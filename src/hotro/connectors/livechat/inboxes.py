@@ -10,6 +10,9 @@
     privacy_notice_url: "https://shop.example/privacy"   privacy_text_version: "2025-01"
     business_hours: {"timezone": "Asia/Ho_Chi_Minh", "days": {"mon": [["08:00", "17:30"]], ...}}
     offline: false                   (force the offline mode: collect the message and an e-mail)
+
+and, set by hotro, ``receiving_address``: ``<public_key>@HOTRO_MAIL_DOMAIN``, where visitors answer
+the e-mailed copies of agents' replies (``email_continuation``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from hotro.privacy.rls import tenant_scope
 
+from ..email.config import receiving_address_for
 from ..models import Inbox
 from ..widget.identity import new_identity_secret
 from ..widget.origins import clean_allowed_origins
@@ -114,17 +118,22 @@ def create_livechat_inbox(workspace, name: str, allowed_origins, **options) -> I
             _("Name at least one web site (such as https://shop.example) allowed to show the chat.")
         )
     with tenant_scope(workspace.pk), transaction.atomic():
-        return Inbox.objects.create(
+        inbox = Inbox(
             workspace=workspace,
             connector="livechat",
             name=(name or "").strip()[:200] or "Live chat",
-            settings=settings,
             credentials={"identity_secret": new_identity_secret()},
         )
+        inbox.settings = {**settings, "receiving_address": receiving_address_for(inbox.public_key)}
+        inbox.save(force_insert=True)
+        return inbox
 
 
 def update_livechat_settings(inbox: Inbox, **changes) -> Inbox:
-    inbox.settings = clean_settings({**(inbox.settings or {}), **changes})
+    inbox.settings = {
+        **clean_settings({**(inbox.settings or {}), **changes}),
+        "receiving_address": receiving_address_for(inbox.public_key),
+    }
     with tenant_scope(inbox.workspace_id):
         inbox.save(update_fields=["settings"])
     return inbox

@@ -71,6 +71,22 @@ class VisitorEvent(models.Model):
         return f"{self.kind} #{self.pk}"
 
 
+class VisitorPresence(TenantModel):
+    """One open widget of a visitor: a WebSocket (``key`` = its channel name) or the long-poll loop
+    (``key`` = ``"poll"``).  The visitor is in the chat while one of its rows has not expired; sockets
+    renew theirs every ``visitors.HEARTBEAT_SECONDS`` and delete it on disconnect, so a crashed process
+    leaves a row that simply runs out.  Agent replies to an absent visitor are also e-mailed."""
+
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="presence")
+    key = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "hotro_livechat_visitor_presence"
+        constraints = [models.UniqueConstraint(fields=["visitor", "key"], name="livechat_presence_once")]
+        indexes = [models.Index(fields=["visitor", "expires_at"], name="livechat_presence_live")]
+
+
 class ConsentPurpose(models.TextChoices):
     PRIVACY_NOTICE = "privacy_notice", "Privacy notice"
     MARKETING = "marketing", "Marketing"

@@ -292,11 +292,13 @@ def signal(request, inbox):
     return JsonResponse({"ok": True})
 
 
-def _poll_once(inbox, token, after):
+def _poll_once(inbox, token, after, present=False):
     claims = read_visitor_token(inbox, token)
     visitor = visitors.find_visitor(inbox, claims) if claims else None
     if visitor is None:
         return None
+    if present:  # a widget in long-poll mode is open: the visitor is in the chat
+        visitors.mark_present(visitor, visitors.POLL_KEY, visitors.POLL_PRESENCE_SECONDS)
     out = []
     for event_id, stored in visitors.events_after(visitor, after, 200):
         payload = dict(stored)
@@ -324,7 +326,7 @@ async def poll(request, public_key: str):
     deadline = time.monotonic() + wait
     first = True
     while True:
-        found = await sync_to_async(_poll_once)(inbox, token, after)
+        found = await sync_to_async(_poll_once)(inbox, token, after, first)
         if found is None:
             return _error(_("Your chat session has expired; reload the page."), 403, "forbidden")
         visitor, events = found

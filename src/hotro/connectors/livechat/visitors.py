@@ -10,19 +10,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hotro.privacy import keys
 from hotro.privacy.rls import tenant_scope
 
-from .models import Visitor, VisitorConversation, VisitorEvent
+from .models import Visitor, VisitorConversation, VisitorEvent, VisitorPresence
 
 log = logging.getLogger(__name__)
 CHANNEL = "livechat"
+HEARTBEAT_SECONDS = 30  # an open socket renews its presence this often
+SOCKET_PRESENCE_SECONDS = 90  # ... and counts as present this long after its last renewal
+POLL_PRESENCE_SECONDS = 50  # a long-poll (at most 20 s) keeps the visitor present this long
+POLL_KEY = "poll"
 
 
 def key_digest(inbox, address: str) -> str:
@@ -136,6 +141,45 @@ def latest_event_id(visitor: Visitor) -> int:
         )
 
 
-def touch(visitor: Visitor) -> None:
+def touch(visitor: Visitor, language: str = "") -> None:
+    """The visitor loaded the widget (in ``language``: e-mailed replies follow the latest one)."""
+    changes = {"last_seen_at": timezone.now()}
+    if language and language[:10] != visitor.language:
+        changes["language"] = visitor.language = language[:10]
     with tenant_scope(visitor.workspace_id):
+        Visitor.objects.filter(pk=visitor.pk).update(**changes)
+
+
+# -- presence: is the visitor in the chat right now? ----------------------------------------------
+
+
+def mark_present(visitor: Visitor, key: str, seconds: int) -> None:
+    """An open widget of ``visitor`` (socket channel name, or ``POLL_KEY``) is alive for ``seconds``."""
+    key, now = key[:200], timezone.now()
+    until = now + timedelta(seconds=seconds)
+    with tenant_scope(visitor.workspace_id):
+        if VisitorPresence.objects.filter(visitor=visitor, key=key).update(expires_at=until):
+            return
+        VisitorPresence.objects.filter(visitor=visitor, expires_at__lt=now).delete()  # left by a crash
+        try:
+            with transaction.atomic():
+                VisitorPresence.objects.create(
+                    workspace_id=visitor.workspace_id, visitor=visitor, key=key, expires_at=until
+                )
+        except IntegrityError:  # the same widget raced itself
+            VisitorPresence.objects.filter(visitor=visitor, key=key).update(expires_at=until)
+        Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
+
+
+def mark_absent(visitor: Visitor, key: str) -> None:
+    """The widget ``key`` closed (its socket disconnected)."""
+    with tenant_scope(visitor.workspace_id):
+        VisitorPresence.objects.filter(visitor=visitor, key=key).delete()
         Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=timezone.now())
+
+
+def anyone_present(conversation) -> bool:
+    """Whether a visitor of ``conversation`` has the chat open right now (socket or long-poll)."""
+    return VisitorPresence.objects.filter(
+        visitor__links__conversation=conversation, expires_at__gt=timezone.now()
+    ).exists()
