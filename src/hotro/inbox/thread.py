@@ -140,6 +140,19 @@ def describe(event: ConversationEvent, names: dict, teams: dict, new_status: str
         if mentioned:
             return _("Internal note, mentioning %(names)s") % {"names": ", ".join(mentioned)}
         return _("Internal note added")
+    return _describe_channel_event(kind, data)
+
+
+def _describe_channel_event(kind: str, data: dict) -> str:
+    """History entries recorded by channels (e-mail, live chat)."""
+    if kind == "follows_up":
+        return _("Follows up on #%(n)s (resolved earlier)") % {"n": data.get("previous_number", "?")}
+    if kind == "livechat_offline":
+        return _("Left through the offline form: replies continue by e-mail")
+    if kind == "livechat_emailed":
+        return _("Reply e-mailed to the visitor (not in the chat)")
+    if kind == "csat_received":
+        return _("Rated the chat %(n)s of 5") % {"n": data.get("rating", "?")}
     return kind.replace("_", " ").capitalize()
 
 
