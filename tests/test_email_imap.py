@@ -99,6 +99,22 @@ def test_it_describes_an_unreachable_server_in_plain_words(ws_a, dovecot):
     assert inbox.health == "degraded"
 
 
+def stored_messages(inbox) -> int:
+    """How many messages the inbox holds, read while the IDLE runner's thread writes: the test
+    SQLite database is an in-memory shared cache, whose table locks fail a reader at once instead
+    of waiting, so a reader that meets one asks again."""
+    from django.db import OperationalError
+
+    for _attempt in range(50):
+        try:
+            return Message.objects.filter(inbox=inbox).count()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    return Message.objects.filter(inbox=inbox).count()
+
+
 def test_it_notices_new_mail_through_idle(ws_a, dovecot, mailbox):
     from hotro.connectors.email.idle import IdleRunner
 
@@ -109,9 +125,9 @@ def test_it_notices_new_mail_through_idle(ws_a, dovecot, mailbox):
         assert runner.idling.wait(15), "the runner never started idling"
         dovecot.append(build_mail(subject="Gấp: cần hỗ trợ"))
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not Message.objects.filter(inbox=inbox).exists():
+        while time.monotonic() < deadline and not stored_messages(inbox):
             time.sleep(0.1)
-        assert Message.objects.filter(inbox=inbox).count() == 1
+        assert stored_messages(inbox) == 1
         assert runner.wakeups >= 1
         from hotro.connectors.email.imap import acquire_lease
 
