@@ -190,6 +190,7 @@ def test_starttls_against_a_server_without_it_is_refused_before_signing_in(ws_a,
     assert str(error) == expected and error.permanent
     inbox.refresh_from_db()
     assert inbox.health == "needs_attention" and inbox.last_error == expected
+    assert inbox.last_error_code == ""  # a settings problem, not "reconnect needed"
     assert not Conversation.objects.filter(inbox=inbox).exists()
     assert logins(new_log(dovecot, offset, "no auth attempts")) == []  # no sign-in without encryption
     [check] = connection_check(inbox)
@@ -259,6 +260,7 @@ def test_a_revoked_grant_asks_to_reconnect_once_without_a_retry_storm(
     assert str(error) == expected and error.permanent and error.code == "reconnect"
     inbox.refresh_from_db()
     assert inbox.health == "needs_attention" and inbox.last_error == expected
+    assert inbox.last_error_code == "reconnect"
     assert len(oauth_server.calls) == 1
 
     # The scheduled polls go on (every minute), but the refused grant is not sent again and no
@@ -373,6 +375,7 @@ def test_a_wrong_smtp_password_is_a_permanent_error_on_the_delivery(ws_a, email_
     assert Message.objects.get(pk=delivery.message_id).status == "failed"
     inbox.refresh_from_db()
     assert inbox.health == "needs_attention" and inbox.last_error == expected
+    assert inbox.last_error_code == "reconnect"  # the outbox keeps the connector's code
     assert sink.messages == []
     # smtplib tries each mechanism the server offers before giving up; each got an answer (535)
     assert sink.auth_attempts == [("PLAIN", SMTP_LOGIN, False, True), ("LOGIN", SMTP_LOGIN, False, True)]

@@ -168,10 +168,28 @@ def test_another_workspace_cannot_edit_or_release(client, ws_a, ws_b, owner_b):
 def test_health_says_reconnect_needed_in_plain_words(client, admin_a, ws_a):
     inbox = make_email_inbox(ws_a, imap={"host": "imap.shop.test", "username": "u"})
     Inbox.objects.filter(pk=inbox.pk).update(
-        health=InboxHealth.NEEDS_ATTENTION, last_error="The mail server refused the sign-in."
+        health=InboxHealth.NEEDS_ATTENTION,
+        last_error="The mail server refused the sign-in.",
+        last_error_code="reconnect",
     )
     body = client.get(f"/w/alpha/admin/inboxes/{inbox.pk}/").content.decode()
     assert "Reconnect needed" in body and "The mail server refused the sign-in." in body
+
+
+def test_health_names_a_settings_problem_instead_of_asking_to_reconnect(client, admin_a, ws_a):
+    from hotro.connectors.health import mark_inbox_error
+
+    inbox = make_email_inbox(ws_a, imap={"host": "imap.shop.test", "username": "u"})
+
+    mark_inbox_error(inbox, "The mail server does not offer STARTTLS; choose TLS.", permanent=True, code="")
+    body = client.get(f"/w/alpha/admin/inboxes/{inbox.pk}/").content.decode()
+    assert "Needs attention: The mail server does not offer STARTTLS; choose TLS." in body
+    assert "Reconnect needed" not in body
+    mark_inbox_error(inbox, "The mail server refused the sign-in.", permanent=True, code="reconnect")
+    inbox.refresh_from_db()
+    assert inbox.last_error_code == "reconnect"
+    body = client.get(f"/w/alpha/admin/inboxes/{inbox.pk}/").content.decode()
+    assert "Reconnect needed" in body
 
 
 def test_the_connection_test_signs_in_to_real_servers(client, admin_a, ws_a, dovecot, mailbox):

@@ -33,17 +33,23 @@ def mark_inbox_ok(inbox: Inbox) -> bool:
     return bool(changed)
 
 
-def mark_inbox_error(inbox: Inbox, message: str, permanent: bool) -> None:
-    """Record a failure in plain words.  Permanent errors flag the inbox ``needs_attention``;
-    transient ones ``degraded`` (never downgrading a ``needs_attention`` flag)."""
+def mark_inbox_error(inbox: Inbox, message: str, permanent: bool, code: str = "") -> None:
+    """Record a failure in plain words (and the ConnectorError ``code``, e.g. ``reconnect``).
+    Permanent errors flag the inbox ``needs_attention``; transient ones ``degraded`` (never
+    downgrading a ``needs_attention`` flag, whose code is kept)."""
     now = timezone.now()
     message = (message or "")[:MAX_ERROR_LENGTH]
+    code = (code or "")[:40]
     qs = Inbox.objects.filter(pk=inbox.pk)
     if permanent:
-        qs.update(health=InboxHealth.NEEDS_ATTENTION, last_error=message, last_error_at=now)
-        inbox.health = InboxHealth.NEEDS_ATTENTION
+        qs.update(
+            health=InboxHealth.NEEDS_ATTENTION, last_error=message, last_error_at=now, last_error_code=code
+        )
+        inbox.health, inbox.last_error_code = InboxHealth.NEEDS_ATTENTION, code
     else:
         qs.update(last_error=message, last_error_at=now)
-        if qs.exclude(health=InboxHealth.NEEDS_ATTENTION).update(health=InboxHealth.DEGRADED):
-            inbox.health = InboxHealth.DEGRADED
+        if qs.exclude(health=InboxHealth.NEEDS_ATTENTION).update(
+            health=InboxHealth.DEGRADED, last_error_code=code
+        ):
+            inbox.health, inbox.last_error_code = InboxHealth.DEGRADED, code
     inbox.last_error, inbox.last_error_at = message, now

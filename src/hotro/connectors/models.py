@@ -36,6 +36,8 @@ class Inbox(TenantModel):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # the ConnectorError code of the last error ("reconnect": sign-in refused or access revoked)
+    last_error_code = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

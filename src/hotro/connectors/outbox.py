@@ -84,7 +84,9 @@ def _attempt(claim: Claim, delivery: Delivery) -> str:
         with transaction.atomic():  # a database error inside the connector leaves the scope usable
             result = get_connector(delivery.inbox.connector).send(delivery)
     except ConnectorError as exc:  # the connector's own sentence for admins
-        return _fail(claim, delivery, str(exc), permanent=exc.permanent, retry_after=exc.retry_after)
+        return _fail(
+            claim, delivery, str(exc), permanent=exc.permanent, retry_after=exc.retry_after, code=exc.code
+        )
     except UnknownConnector as exc:
         return _fail(claim, delivery, str(exc), permanent=True)
     except (httpx.HTTPError, OSError) as exc:
@@ -116,6 +118,7 @@ def _fail(
     permanent: bool,
     retry_after: float | None = None,
     final: bool = False,
+    code: str = "",
 ) -> str:
     error = error[:MAX_ERROR]
     log.warning(
@@ -131,7 +134,7 @@ def _fail(
         if delivery is not None:
             if failure.changed and failure.status == DeliveryStatus.FAILED:
                 _set_message_status(delivery, "failed")
-            mark_inbox_error(delivery.inbox, error, permanent=permanent)
+            mark_inbox_error(delivery.inbox, error, permanent=permanent, code=code)
     return failure.status
 
 

@@ -63,6 +63,8 @@ def health_words(inbox: Inbox) -> str:
 
     cfg = load_settings(inbox)
     if inbox.health == InboxHealth.NEEDS_ATTENTION:
+        if inbox.last_error and inbox.last_error_code != "reconnect":  # e.g. a server without STARTTLS
+            return _("Needs attention: %(error)s") % {"error": inbox.last_error}
         if cfg.auth == "oauth2":
             return _(
                 "Reconnect needed: the mail provider refused the sign-in or the access was revoked. "

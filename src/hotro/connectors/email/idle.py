@@ -62,7 +62,7 @@ class IdleRunner(threading.Thread):
                 failures = 0
             except ConnectorError as exc:
                 failures += 1
-                mark_inbox_error(inbox, str(exc), permanent=exc.permanent)
+                mark_inbox_error(inbox, str(exc), permanent=exc.permanent, code=exc.code)
                 delay = 300 if exc.permanent else min(300, 5 * 2**failures)
                 log.warning("IMAP IDLE for inbox %s failed; retrying in %ss", inbox.pk, delay)
                 self.stop_event.wait(delay)

@@ -261,7 +261,7 @@ def poll_inbox(inbox: Inbox, *, lease_seconds: int = 600) -> int:
         with connect(inbox, cfg) as client:
             stored = sync_all(inbox, cfg, client)
     except ConnectorError as exc:
-        mark_inbox_error(inbox, str(exc), permanent=exc.permanent)
+        mark_inbox_error(inbox, str(exc), permanent=exc.permanent, code=exc.code)
         raise
     finally:
         release_lease(inbox)
