@@ -32,7 +32,6 @@ def _normal(channel: str, address: str) -> str:
 LOOK_UP = object()  # do_resolve_contact(found=...) default: look the identity up
 
 
-@transaction.atomic
 def do_resolve_contact(
     workspace_id,
     *,
@@ -66,6 +65,15 @@ def do_resolve_contact(
             contact.save(update_fields=[*changed, "updated_at"])
         return identity, False
 
+    # Only a new identity (and maybe its contact) needs a transaction (a savepoint when nested).
+    with transaction.atomic():
+        identity = _create_identity(
+            workspace_id, channel=channel, address=address, name=name, email=email, phone=phone
+        )
+    return identity, True
+
+
+def _create_identity(workspace_id, *, channel: str, address: str, name: str, email: str, phone: str):
     if channel == "email" and not email:
         email = address
     if channel == "phone" and not phone:
@@ -92,7 +100,7 @@ def do_resolve_contact(
         address_bidx=blind.address_index(workspace_id, channel, address),
         display_name=name or None,
     )
-    return identity, True
+    return identity
 
 
 def _contact_by(workspace_id, kind: str, value: str) -> Contact | None:

@@ -10,7 +10,7 @@ import email
 import email.policy
 import quopri
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from typing import TYPE_CHECKING
 
@@ -361,14 +361,15 @@ def parse_dsn(message: ParsedEmail | Message | bytes) -> list[BounceReport]:
         return list(message.bounces)
     try:
         msg = _to_message(message)
-        original = _original_id(msg)
-        standard = _standard_reports(msg, original)
+        # The original's Message-ID is searched for (every text part) only in a delivery report.
+        standard = _standard_reports(msg, "")
         if standard is not None:
-            return standard
+            original = _original_id(msg)
+            return [replace(report, original_message_id=original) for report in standard]
         if msg.get_content_type() == "multipart/report":
             return []  # a read receipt or another report type
         if not _looks_like_bounce(Headers(header_list(msg))):
             return []
-        return _body_reports(msg, original)
+        return _body_reports(msg, _original_id(msg))
     except Exception:  # noqa: BLE001 - a broken bounce must not break ingestion
         return []

@@ -11,9 +11,11 @@ import email.policy
 import email.utils
 import mimetypes
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
+from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
 
 from .charsets import decode_bytes
@@ -37,6 +39,29 @@ _BODY_TYPES = {"text/plain", "text/html"}
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]"
 )  # never stored (PostgreSQL refuses NUL)
+
+
+class _ReadPolicy(EmailPolicy):
+    """``email.policy.default`` that parses each header value once per message: the walk asks a part
+    for its Content-Type (and parameters, charset, filename) many times, and every ``get`` would run
+    the structured header parser again.  Header objects are immutable, so sharing them is safe."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name"):
+            return value
+        cache = _header_cache.get()
+        if cache is None:
+            return super().header_fetch_parse(name, value)
+        key = (name, value)
+        parsed = cache.get(key)
+        if parsed is None:
+            parsed = cache[key] = super().header_fetch_parse(name, value)
+        return parsed
+
+
+_READ_POLICY = _ReadPolicy()  # the same settings as email.policy.default
+# the parsed headers of the message being parsed (None outside ``parse_message``: no caching)
+_header_cache: ContextVar[dict | None] = ContextVar("hotro_email_header_cache", default=None)
 
 
 @dataclass
@@ -363,12 +388,15 @@ def _parse_with(raw: bytes, policy, max_attachment_bytes: int, max_total_bytes: 
 def parse_message(raw: bytes, *, max_attachment_bytes: int, max_total_bytes: int) -> ParsedEmail:
     """Parse one e-mail; never raises.  Limits: bytes per attachment, bytes per message (bodies included)."""
     errors = []
-    for policy in (email.policy.default, email.policy.compat32):
+    for policy in (_READ_POLICY, email.policy.compat32):
+        token = _header_cache.set({})
         try:
             result = _parse_with(raw, policy, max_attachment_bytes, max_total_bytes)
         except Exception as exc:  # noqa: BLE001 - malformed mail must not stop the mailbox
             errors.append(f"{type(exc).__name__} with the {'default' if not errors else 'compat32'} policy")
             continue
+        finally:
+            _header_cache.reset(token)
         if errors:
             result.defects.insert(0, f"parsed leniently after {errors[0]}")
         return result

@@ -69,7 +69,8 @@ def address_index(workspace_id, address: str) -> int:
 
 
 def add_participants(conversation, addresses, *, exclude: set[str] = frozenset()) -> list[Participant]:
-    """Add people (``Address`` objects with ``role`` given as pairs) to the conversation; idempotent."""
+    """Add people (``Address`` objects with ``role`` given as pairs) to the conversation; idempotent.
+    Returns the participants it added (one added by a racing worker meanwhile may be among them)."""
     wanted = {}
     for address, role in addresses:
         email = (address.email or "").strip().lower()
@@ -83,27 +84,25 @@ def add_participants(conversation, addresses, *, exclude: set[str] = frozenset()
             conversation=conversation, address_bidx__in=set(indexes.values())
         ).values_list("address_bidx", flat=True)
     )
-    added = []
+    rows = []
     for email, (address, role) in wanted.items():
         idx = indexes[email]
         if idx in present:
             continue
         present.add(idx)
-        try:
-            with transaction.atomic():
-                added.append(
-                    Participant.objects.create(
-                        workspace_id=conversation.workspace_id,
-                        conversation=conversation,
-                        address=email,
-                        address_bidx=idx,
-                        name=address.name or None,
-                        role=role,
-                    )
-                )
-        except IntegrityError:
-            continue
-    return added
+        rows.append(
+            Participant(
+                workspace_id=conversation.workspace_id,
+                conversation=conversation,
+                address=email,
+                address_bidx=idx,
+                name=address.name or None,
+                role=role,
+            )
+        )
+    # One INSERT, no savepoint: a participant another worker added meanwhile is skipped by the unique
+    # constraint (ON CONFLICT DO NOTHING) instead of failing this transaction.
+    return Participant.objects.bulk_create(rows, ignore_conflicts=True) if rows else []
 
 
 def participants_of(conversation) -> list[Participant]:

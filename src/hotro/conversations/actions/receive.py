@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import nh3
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,11 +20,26 @@ MAX_MERGE_HOPS = 20  # merges are locked against cycles; this bounds the walk re
 
 
 def allocate_number(workspace_id) -> int:
-    """The next per-workspace conversation number (row-locked counter; call inside a transaction)."""
-    Workspace.objects.filter(pk=workspace_id).update(
-        next_conversation_number=F("next_conversation_number") + 1
-    )
-    return Workspace.objects.values_list("next_conversation_number", flat=True).get(pk=workspace_id) - 1
+    """The next per-workspace conversation number (row-locked counter; call inside a transaction).
+
+    One ``UPDATE ... RETURNING`` (PostgreSQL, SQLite 3.35+) instead of an UPDATE and a SELECT."""
+    if not connection.features.can_return_columns_from_insert:  # no RETURNING: update, then read
+        Workspace.objects.filter(pk=workspace_id).update(
+            next_conversation_number=F("next_conversation_number") + 1
+        )
+        return Workspace.objects.values_list("next_conversation_number", flat=True).get(pk=workspace_id) - 1
+    meta, qn = Workspace._meta, connection.ops.quote_name
+    column = qn(meta.get_field("next_conversation_number").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} SET {column} = {column} + 1 "
+            f"WHERE {qn(meta.pk.column)} = %s RETURNING {column}",
+            [meta.pk.get_db_prep_value(workspace_id, connection)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Workspace.DoesNotExist("No workspace with this id.")
+    return row[0] - 1
 
 
 def sanitize_html(html: str) -> str:
