@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,17 +10,7 @@ import sys
 import pytest
 
 from hotro.cli import DEMO_OWNER_EMAIL, PASSWORD_ALPHABET, generate_password, main
-
-
-def embedded_env(var_dir) -> dict[str, str]:
-    """A clean environment for a child ``hotro``: development mode, SQLite under ``var_dir``."""
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(var_dir),
-        "HOTRO_VAR_DIR": str(var_dir),
-        "HOTRO_ENV": "development",
-        "PYTHONUNBUFFERED": "1",
-    }
+from ops_support import embedded_env
 
 
 def run_hotro(var_dir, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
