@@ -10,8 +10,7 @@ import pytest
 from browser_support import PASSWORD, browser, log_in, serving, shot  # noqa: F401
 from oauth_support import auth_server  # noqa: F401
 
-pytest.importorskip("playwright.sync_api")
-
+# the browser mark: conftest skips without Chromium / Playwright, or fails when services are required
 pytestmark = pytest.mark.browser
 
 SETUP = """

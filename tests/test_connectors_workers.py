@@ -32,9 +32,7 @@ DB_BACKEND = "django_tasks_db.DatabaseBackend"
 
 
 @pytest.fixture
-def pg(settings):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+def pg(settings):  # the module's postgres marker skips it on SQLite (tests/conftest.py)
     settings.TASKS = {"default": {"BACKEND": DB_BACKEND, "QUEUES": ["default"]}}
     settings.HOTRO_CLAIM_LEASE_SECONDS = LEASE_SECONDS
 

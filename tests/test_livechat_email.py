@@ -318,7 +318,7 @@ def test_the_email_copy_and_the_email_reply_work_as_the_app_role(
 
     from hotro.connectors import ingress, outbox
     from hotro.connectors.email.inbound import encode_raw
-    from hotro.connectors.livechat.email_continuation import find_livechat_inbox_by_address
+    from hotro.connectors.email.inboxes import find_inbox_by_address
     from hotro.conversations.actions import do_send_reply
     from hotro.privacy import keys
     from hotro.privacy.rls import ensure_app_role, tenant_scope
@@ -340,7 +340,7 @@ def test_the_email_copy_and_the_email_reply_work_as_the_app_role(
         assert outbox.run_delivery(str(delivery.pk)) == "sent"
         [(_envelope, sent)] = mailer.messages
         address = receiving_address_for(inbox.public_key)
-        assert find_livechat_inbox_by_address(address).pk == inbox.pk
+        assert find_inbox_by_address(address, connectors=("livechat",)).pk == inbox.pk
         answer = customer_reply(sent, sender="An <an@example.vn>", body="Cảm ơn nhiều.")
         with django_capture_on_commit_callbacks(execute=False):
             raw, _created = ingress.accept_event(

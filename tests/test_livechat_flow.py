@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from api_support import world_a  # noqa: F401 - fixture
 from hotro.connectors.livechat.models import ConsentRecord, CsatResponse, VisitorEvent
@@ -101,11 +102,8 @@ def test_prechat_requires_the_privacy_notice_and_records_both_consents(inbox):
     client = Client()
     token = start(client, inbox).json()["token"]
     refused = post(client, inbox, token, "prechat", {"name": "Lan", "email": "lan@example.vn"})
-    assert (
-        refused.status_code == 400
-        and "privacy" in refused.json()["message"].lower()
-        or "riêng" in refused.json()["message"]
-    )
+    message = refused.json()["message"]
+    assert refused.status_code == 400 and ("privacy" in message.lower() or "riêng" in message)
     missing = post(client, inbox, token, "prechat", {"name": "Lan", "privacy_consent": True})
     assert missing.status_code == 400
     ok = post(
@@ -305,3 +303,28 @@ def test_the_rest_api_creates_a_livechat_inbox(world_a):  # noqa: F811 - fixture
     assert len(data["identity_secret"]) >= 32
     bad = dict(body, allowed_origins=["not a site"])
     assert client.post("/api/v1/inboxes", json.dumps(bad), content_type="application/json").status_code == 422
+
+
+def test_agent_typing_needs_a_member_of_the_conversations_workspace_with_mfa_set_up(
+    inbox, owner_a, owner_b, ws_a
+):
+    token = start(Client(), inbox).json()["token"]
+    assert say(Client(), inbox, token, "Xin chào").status_code == 201
+    url = f"/widget/agent/typing/{Conversation.objects.get(inbox=inbox).pk}"
+    assert Client().post(url, {"typing": "1"}).status_code == 403  # not signed in
+    other = Client()
+    other.force_login(owner_b.user)
+    assert other.post(url, {"typing": "1"}).status_code == 404  # a member of another workspace
+    assert other.post(f"/widget/agent/typing/{uuid.uuid4()}", {"typing": "1"}).status_code == 404
+    agent = Client()
+    agent.force_login(owner_a.user)
+    assert agent.post(url, {"typing": "1"}).status_code == 204
+    ws_a.mfa_required = True
+    ws_a.save(update_fields=["mfa_required"])
+    refused = agent.post(url, {"typing": "1"})  # MFA required and not set up: activate it first
+    assert refused.status_code == 302 and refused["Location"] == reverse("mfa_activate_totp")
+    ws_a.mfa_required = False
+    ws_a.save(update_fields=["mfa_required"])
+    owner_a.is_active = False
+    owner_a.save(update_fields=["is_active"])
+    assert agent.post(url, {"typing": "1"}).status_code == 404  # no longer a member

@@ -147,7 +147,7 @@ def test_events_published_before_the_resume_frame_are_sent_once(owner_a, ws_a):
 def test_a_client_too_far_behind_is_told_to_resync(owner_a, ws_a, monkeypatch):
     from hotro.realtime import consumers
 
-    monkeypatch.setattr(consumers, "MAX_REPLAY", 2)
+    monkeypatch.setattr(consumers.WorkspaceEventsConsumer, "max_replay", 2)
     start = latest_id(ws_a)
     ids = [publish_event(ws_a.pk, {"type": "test.burst", "n": n}) for n in range(4)]
 

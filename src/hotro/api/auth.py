@@ -6,9 +6,10 @@ import time
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
+
+from hotro.connectors.widget.ratelimit import rate_limit
 
 from . import tokens
 
@@ -47,15 +48,9 @@ class TokenRateThrottle(BaseThrottle):
         if token is None:
             return True
         count, window = self._limits()
-        key = f"hotro:api-rate:{token.pk}:{int(time.time() // window)}"
-        if cache.add(key, 1, timeout=window + 1):
-            return True
-        try:
-            used = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
-            return True
-        return used <= count
+        # the window index in the key aligns windows to the clock, so wait() knows where one ends;
+        # at least 1 as before: the first request of a window always passed
+        return rate_limit(f"api-token:{token.pk}:{int(time.time() // window)}", max(1, count), window)
 
     def wait(self) -> float:
         _count, window = self._limits()

@@ -106,8 +106,5 @@ class Connector:
         """Only polling channels: fetch new provider events as RawEvents."""
         return []
 
-    def refresh_credentials(self, inbox) -> None:
-        """Only token channels: refresh tokens ahead of expiry."""
-
     def has_feature(self, feature: str) -> bool:
         return feature in self.features

@@ -68,23 +68,30 @@ class LeasedWork:
     def max_attempts(self) -> int:
         return getattr(settings, self.max_attempts_setting)
 
-    def claim(self, pk: str, worker: str = "") -> Claim | None:
-        """Take the row if it is due (or its lease expired); None when another worker has it or it
-        is not due.  Counts the attempt."""
-        now = timezone.now()
+    def _claimable(self, now: datetime) -> Q:
+        """Rows due now (not leased), or whose worker's lease ran out."""
         due = (
             Q(status__in=self.due_statuses)
             & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         )
-        abandoned = Q(status=self.working, claimed_until__lt=now)
-        until = now + lease()
+        return due | Q(status=self.working, claimed_until__lt=now)
+
+    def _update(self, until: datetime, worker: str) -> dict:
+        """The columns a claim sets: working, leased until ``until``, one more attempt."""
         update = {"status": self.working, "claimed_until": until, "attempts": F("attempts") + 1}
         if self.claimer_field:
             update[self.claimer_field] = worker[:64]
+        return update
+
+    def claim(self, pk: str, worker: str = "") -> Claim | None:
+        """Take the row if it is due (or its lease expired); None when another worker has it or it
+        is not due.  Counts the attempt."""
+        now = timezone.now()
+        until = now + lease()
         with system_scope():
             rows = self.model.objects.filter(pk=pk)
-            if not rows.filter(due | abandoned).update(**update):
+            if not rows.filter(self._claimable(now)).update(**self._update(until, worker)):
                 return None
             workspace_id, attempts = rows.values_list("workspace_id", "attempts").get()
         return Claim(str(pk), workspace_id, attempts, until, worker[:64])
@@ -95,20 +102,11 @@ class LeasedWork:
         if not pks:
             return {}
         now = timezone.now()
-        due = (
-            Q(status__in=self.due_statuses)
-            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        )
-        abandoned = Q(status=self.working, claimed_until__lt=now)
         # A lease end no other claim can share: this call's rows are those carrying it.
         until = now + lease() + timedelta(microseconds=random.randrange(1, 1_000_000))
-        update = {"status": self.working, "claimed_until": until, "attempts": F("attempts") + 1}
-        if self.claimer_field:
-            update[self.claimer_field] = worker[:64]
         with system_scope():
             rows = self.model.objects.filter(pk__in=list(pks))
-            if not rows.filter(due | abandoned).update(**update):
+            if not rows.filter(self._claimable(now)).update(**self._update(until, worker)):
                 return {}
             won = rows.filter(status=self.working, claimed_until=until).values_list(
                 "pk", "workspace_id", "attempts"

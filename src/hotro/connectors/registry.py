@@ -47,10 +47,6 @@ def get_connector(key: str) -> Connector:
     return register(import_string(path))
 
 
-def connector_keys() -> list[str]:
-    return sorted(set(BUILTIN) | set(_instances))
-
-
 def unregister(key: str) -> None:
     """Forget a registered connector (tests); built-ins come back on the next ``get_connector``."""
     with _lock:

@@ -19,8 +19,9 @@ from django.utils import timezone
 from hotro.privacy.rls import system_scope
 
 from .delivery import deliver
-from .ingress import process_raw_event
-from .models import Delivery, DeliveryStatus, RawEvent, RawEventStatus
+from .ingress import RAW_EVENTS, process_raw_events
+from .models import DeliveryStatus, RawEventStatus
+from .outbox import DELIVERIES
 
 BATCH = 1000
 
@@ -31,35 +32,39 @@ def recover_stalled_work() -> dict:
     return recover_stalled()
 
 
+# Per table of leased work: the key in recover_stalled's result, the statuses in which a row waits
+# without a next_attempt_at (never tried yet) and the column that dates it.
+STALLED = (
+    (DELIVERIES, "deliveries", (DeliveryStatus.QUEUED, DeliveryStatus.RETRYING), "created_at"),
+    (RAW_EVENTS, "raw_events", (RawEventStatus.RECEIVED,), "received_at"),
+)
+# Raw events go back in batches of this size (one process_raw_events task each, as an IMAP fetch
+# does), so a batch is done well within its lease.
+EVENT_BATCH = 100
+
+
 def recover_stalled(now=None) -> dict:
     """Enqueue deliveries and raw events whose lease expired or that waited past their due time
     for longer than ``HOTRO_STALLED_AFTER_SECONDS``.  Returns counts.  Re-stamps waiting rows so that
     a long task queue does not get one more copy every minute."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.HOTRO_STALLED_AFTER_SECONDS)
-    waiting_deliveries = Q(status__in=[DeliveryStatus.QUEUED, DeliveryStatus.RETRYING]) & (
-        Q(next_attempt_at__lt=stale) | Q(next_attempt_at__isnull=True, created_at__lt=stale)
-    )
-    waiting_events = Q(
-        status=RawEventStatus.RECEIVED, received_at__lt=stale, next_attempt_at__isnull=True
-    ) | Q(status__in=[RawEventStatus.RECEIVED, RawEventStatus.FAILED], next_attempt_at__lt=stale)
+    found: dict[str, list[str]] = {}
     with system_scope():
-        abandoned_d = list(
-            Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_until__lt=now).values_list(
-                "pk", flat=True
-            )[:BATCH]
-        )
-        waiting_d = list(Delivery.objects.filter(waiting_deliveries).values_list("pk", flat=True)[:BATCH])
-        Delivery.objects.filter(pk__in=waiting_d).update(next_attempt_at=now)
-        abandoned_e = list(
-            RawEvent.objects.filter(status=RawEventStatus.PROCESSING, claimed_until__lt=now).values_list(
-                "pk", flat=True
-            )[:BATCH]
-        )
-        waiting_e = list(RawEvent.objects.filter(waiting_events).values_list("pk", flat=True)[:BATCH])
-        RawEvent.objects.filter(pk__in=waiting_e).update(next_attempt_at=now)
-    for pk in abandoned_d + waiting_d:
-        deliver.enqueue(str(pk))
-    for pk in abandoned_e + waiting_e:
-        process_raw_event.enqueue(str(pk))
-    return {"deliveries": len(abandoned_d) + len(waiting_d), "raw_events": len(abandoned_e) + len(waiting_e)}
+        for work, key, unscheduled, created in STALLED:
+            rows = work.model.objects
+            abandoned = list(
+                rows.filter(status=work.working, claimed_until__lt=now).values_list("pk", flat=True)[:BATCH]
+            )
+            waiting_q = Q(status__in=work.due_statuses, next_attempt_at__lt=stale) | Q(
+                status__in=unscheduled, next_attempt_at__isnull=True, **{f"{created}__lt": stale}
+            )
+            waiting = list(rows.filter(waiting_q).values_list("pk", flat=True)[:BATCH])
+            rows.filter(pk__in=waiting).update(next_attempt_at=now)
+            found[key] = [str(pk) for pk in abandoned + waiting]
+    for pk in found["deliveries"]:
+        deliver.enqueue(pk)
+    events = found["raw_events"]
+    for i in range(0, len(events), EVENT_BATCH):
+        process_raw_events.enqueue(events[i : i + EVENT_BATCH])
+    return {key: len(pks) for key, pks in found.items()}

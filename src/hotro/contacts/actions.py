@@ -50,19 +50,7 @@ def do_resolve_contact(
     """
     identity = find_identity(workspace_id, channel, address) if found is LOOK_UP else found
     if identity is not None:
-        contact = identity.contact
-        changed = []
-        if name and not contact.name:
-            contact.name = name
-            changed.append("name")
-        if email and not contact.email:
-            contact.email, contact.email_bidx = email, blind.email_index(workspace_id, email)
-            changed += ["email", "email_bidx"]
-        if phone and not contact.phone:
-            contact.phone, contact.phone_bidx = phone, blind.phone_index(workspace_id, phone)
-            changed += ["phone", "phone_bidx"]
-        if changed:
-            contact.save(update_fields=[*changed, "updated_at"])
+        fill_contact(identity.contact, name=name, email=email, phone=phone)
         return identity, False
 
     # Only a new identity (and maybe its contact) needs a transaction (a savepoint when nested).
@@ -71,6 +59,22 @@ def do_resolve_contact(
             workspace_id, channel=channel, address=address, name=name, email=email, phone=phone
         )
     return identity, True
+
+
+def fill_contact(contact, *, name: str = "", email: str = "", phone: str = "") -> None:
+    """Fill the contact's empty name / e-mail / phone (with their blind indexes); never overwrite."""
+    changed = []
+    if name and not contact.name:
+        contact.name = name
+        changed.append("name")
+    if email and not contact.email:
+        contact.email, contact.email_bidx = email, blind.email_index(contact.workspace_id, email)
+        changed += ["email", "email_bidx"]
+    if phone and not contact.phone:
+        contact.phone, contact.phone_bidx = phone, blind.phone_index(contact.workspace_id, phone)
+        changed += ["phone", "phone_bidx"]
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
 
 
 def _create_identity(workspace_id, *, channel: str, address: str, name: str, email: str, phone: str):

@@ -60,6 +60,7 @@ def save_email_inbox(inbox: Inbox, name: str, data: dict, *, actor=None) -> Inbo
 def health_words(inbox: Inbox) -> str:
     """The inbox's connection state in plain words."""
     from hotro.connectors.email.config import load_settings
+    from hotro.connectors.email.oauth_connect import is_connected
 
     cfg = load_settings(inbox)
     if inbox.health == InboxHealth.NEEDS_ATTENTION:
@@ -73,7 +74,7 @@ def health_words(inbox: Inbox) -> str:
         return _("Reconnect needed: the mail server refused the sign-in. Check the password and save.")
     if inbox.health == InboxHealth.DEGRADED:
         return _("Connection problems; hotro keeps retrying.")
-    if cfg.auth == "oauth2" and not (inbox.credentials or {}).get("oauth2_refresh_token"):
+    if cfg.auth == "oauth2" and not is_connected(inbox):
         return _("Not connected: this inbox signs in with OAuth2 but holds no token. Connect the mailbox.")
     if not cfg.imap.configured:
         return _("Forwarding only: mail forwarded to the receiving address arrives at once.")
@@ -83,30 +84,17 @@ def health_words(inbox: Inbox) -> str:
 
 
 def check_imap(inbox: Inbox, cfg) -> CheckResult:
-    from imapclient import IMAPClient
     from imapclient.exceptions import IMAPClientError
 
-    from hotro.connectors.email.imap import describe_error
+    from hotro.connectors.email.imap import describe_error, open_client, sign_in
     from hotro.connectors.email.oauth import access_token
-    from hotro.connectors.email.outbound import ssl_context, xoauth2_responder
 
     server = cfg.imap
     where = f"{server.host}:{server.port}"
     try:
-        client = IMAPClient(
-            server.host,
-            port=server.port,
-            ssl=server.security == "tls",
-            ssl_context=ssl_context() if server.security == "tls" else None,
-            timeout=CHECK_TIMEOUT,
-        )
+        client = open_client(cfg, CHECK_TIMEOUT)
         try:
-            if server.security == "starttls":
-                client.starttls(ssl_context())
-            if cfg.auth == "oauth2":
-                client.sasl_login("XOAUTH2", xoauth2_responder(server.username, access_token(inbox)))
-            else:
-                client.login(server.username, (inbox.credentials or {}).get("imap_password", ""))
+            sign_in(client, inbox, cfg, access_token(inbox) if cfg.auth == "oauth2" else None)
             missing = [f for f in cfg.folders if not client.folder_exists(f)]
         finally:
             try:
@@ -127,21 +115,13 @@ def check_imap(inbox: Inbox, cfg) -> CheckResult:
 
 def check_smtp(inbox: Inbox, cfg) -> CheckResult:
     from hotro.connectors.email.oauth import access_token
-    from hotro.connectors.email.outbound import _smtp_error, ssl_context, xoauth2_responder
+    from hotro.connectors.email.outbound import _smtp_error, smtp_connection, smtp_sign_in
 
     server = cfg.smtp
     where = f"{server.host}:{server.port}"
     creds = inbox.credentials or {}
     try:
-        if server.security == "tls":
-            client = smtplib.SMTP_SSL(server.host, server.port, timeout=CHECK_TIMEOUT, context=ssl_context())
-        else:
-            client = smtplib.SMTP(server.host, server.port, timeout=CHECK_TIMEOUT)
-        with client:
-            client.ehlo()
-            if server.security == "starttls":
-                client.starttls(context=ssl_context())
-                client.ehlo()
+        with smtp_connection(cfg, timeout=CHECK_TIMEOUT) as client:
             username = server.username
             if not username:
                 return CheckResult(
@@ -153,11 +133,12 @@ def check_smtp(inbox: Inbox, cfg) -> CheckResult:
                     False,
                     _("%(where)s does not offer sign-in here; choose TLS or STARTTLS.") % {"where": where},
                 )
-            if cfg.auth == "oauth2":
-                token = access_token(inbox)
-                client.auth("XOAUTH2", xoauth2_responder(username, token), initial_response_ok=True)
-            else:
-                client.login(username, creds.get("smtp_password") or creds.get("imap_password") or "")
+            smtp_sign_in(
+                client,
+                username,
+                token=access_token(inbox) if cfg.auth == "oauth2" else None,
+                password=creds.get("smtp_password") or creds.get("imap_password"),
+            )
     except ConnectorError as exc:
         return CheckResult("SMTP", False, str(exc))
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:

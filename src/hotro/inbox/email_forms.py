@@ -181,11 +181,12 @@ class EmailInboxForm(forms.Form):
         return out
 
 
-def initial_for(inbox) -> dict:
-    """The form's initial values from a stored inbox (never its passwords)."""
+def initial_for(inbox, cfg=None) -> dict:
+    """The form's initial values from a stored inbox (never its passwords); ``cfg`` is its
+    ``load_settings`` when the caller has it already."""
     from hotro.connectors.email.config import load_settings
 
-    cfg = load_settings(inbox)
+    cfg = cfg or load_settings(inbox)
     imap = (inbox.settings or {}).get("imap") or {}
     smtp = (inbox.settings or {}).get("smtp") or {}
     oauth2 = (inbox.settings or {}).get("oauth2") or {}

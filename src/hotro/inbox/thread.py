@@ -195,8 +195,3 @@ def _infer_new_statuses(events_newest_first: list[ConversationEvent], current: s
         elif event.kind == "merged":
             following = ""
     return result
-
-
-def latest_delivery(message: Message):
-    deliveries = list(message.deliveries.all())
-    return deliveries[0] if deliveries else None

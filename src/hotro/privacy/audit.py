@@ -212,12 +212,20 @@ def client_ip(request) -> str | None:
     no header).  With N proxies the client is the N-th address from the right of X-Forwarded-For; any
     address further left was written by the client and proves nothing.
     """
+    return _normalize_ip(
+        forwarded_client(request.META.get("HTTP_X_FORWARDED_FOR", ""), request.META.get("REMOTE_ADDR"))
+    )
+
+
+def forwarded_client(forwarded: str, peer):
+    """The client among ``forwarded`` (an X-Forwarded-For value) and ``peer`` (the socket's address),
+    as ``client_ip`` explains; as given, not normalised (the widget's rate limiter uses it too)."""
     proxies = int(getattr(settings, "HOTRO_TRUSTED_PROXY", 0) or 0)
-    if proxies > 0:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if proxies > 0 and forwarded:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         if len(hops) >= proxies:
-            return _normalize_ip(hops[-proxies])
-    return _normalize_ip(request.META.get("REMOTE_ADDR"))
+            return hops[-proxies]
+    return peer
 
 
 def record_request(request, member, action: str, **kwargs) -> AuditEvent:

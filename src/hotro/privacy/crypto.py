@@ -108,11 +108,3 @@ def derive_key(root: bytes, purpose: str, salt: bytes = b"hotro-v1") -> bytes:
 def blind_hmac(key: bytes, value: str, nbytes: int) -> bytes:
     """Truncated HMAC-SHA256 of an already-normalized value (OpenSSL one-shot: ~1 µs)."""
     return hmac.digest(key, value.encode(), "sha256")[:nbytes]
-
-
-def constant_time_equal(a: bytes | str, b: bytes | str) -> bool:
-    if isinstance(a, str):
-        a = a.encode()
-    if isinstance(b, str):
-        b = b.encode()
-    return hmac.compare_digest(a, b)

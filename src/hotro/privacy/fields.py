@@ -156,16 +156,3 @@ class EncryptedJSONField(EncryptedField):
 
 def encrypted_fields(model) -> list[EncryptedField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
-
-
-def reseal(instance) -> list[str]:
-    """Re-encrypt every encrypted field of ``instance`` under the workspace's active data key.
-
-    Returns the attribute names to pass to ``save(update_fields=...)``.
-    """
-    names = []
-    for field in encrypted_fields(instance):
-        value = getattr(instance, field.attname)
-        setattr(instance, field.attname, value)
-        names.append(field.attname)
-    return names

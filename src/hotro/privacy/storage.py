@@ -171,13 +171,8 @@ def _chunks_of(data, size: int) -> Iterator[bytes]:
     """Fixed-size chunks of bytes or a binary file-like object (the last one shorter, maybe empty)."""
     stream = io.BytesIO(data) if isinstance(data, bytes | bytearray | memoryview) else data
     while True:
-        buf = bytearray()
-        while len(buf) < size:
-            piece = stream.read(size - len(buf))
-            if not piece:
-                break
-            buf += piece
-        yield bytes(buf)
+        buf = _read_exactly(stream, size)
+        yield buf
         if len(buf) < size:
             return
 

@@ -10,8 +10,8 @@ Protocol (JSON text frames):
   and after that the live ones: ``{"id": <int>, "event": {...}}``.  Live events arriving during the
   replay are held back and sent after it, so nothing is lost or reordered; duplicates are dropped
   by id (the client dedupes too).
-- When more events were missed than ``MAX_REPLAY``, the consumer sends ``{"resync": true, "id": n}``
-  instead: the client reloads what it shows and continues from ``n``.
+- When more events were missed than ``max_replay`` (``replay.MAX_REPLAY``), the consumer sends
+  ``{"resync": true, "id": n}`` instead: the client reloads what it shows and continues from ``n``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from .events import group_name
+from .events import group_name, latest_event_id
 from .replay import ReplayingConsumer
 
 CLOSE_REFUSED = 4403
-MAX_REPLAY = 500
 
 
 def _member_of(user, slug: str) -> tuple | None:
@@ -54,23 +53,11 @@ def _events_after(workspace_id, last_id: int, limit: int) -> list[tuple[int, dic
 def _latest_id(workspace_id) -> int:
     from hotro.privacy.rls import tenant_scope
 
-    from .models import RealtimeEvent
-
     with tenant_scope(workspace_id):
-        return (
-            RealtimeEvent.objects.filter(workspace_id=workspace_id)
-            .order_by("-id")
-            .values_list("id", flat=True)
-            .first()
-            or 0
-        )
+        return latest_event_id(workspace_id)
 
 
 class WorkspaceEventsConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
-    @property
-    def max_replay(self) -> int:  # read at use, so a deployment (or a test) can tune the module value
-        return MAX_REPLAY
-
     async def connect(self):
         self.workspace_id = None
         self.start_replay_state()

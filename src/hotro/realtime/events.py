@@ -51,12 +51,31 @@ def _join_last(workspace_id, payload: dict) -> bool:
     pending = getattr(conn, "run_on_commit", None)
     if not conn.in_atomic_block or not pending:
         return False
-    sids, func, robust = pending[-1]
+    # Django's private run_on_commit entries are (savepoint ids, callback, robust): if another
+    # version stores something else, do not join (send_event_on_commit falls back to on_commit).
+    last = pending[-1]
+    savepoint_ids = getattr(conn, "savepoint_ids", None)
+    if not isinstance(last, tuple) or len(last) != 3 or savepoint_ids is None:
+        return False
+    sids, func, robust = last
     events = getattr(func, "hotro_events", None)
-    if events is None or robust or events[0] != workspace_id or sids != set(conn.savepoint_ids):
+    if events is None or robust or events[0] != workspace_id or sids != set(savepoint_ids):
         return False
     events[1].append(payload)
     return True
+
+
+def latest_event_id(workspace_id) -> int:
+    """The newest stored event id of the workspace (0: none); runs in the caller's scope."""
+    from .models import RealtimeEvent
+
+    return (
+        RealtimeEvent.objects.filter(workspace_id=workspace_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+        or 0
+    )
 
 
 def publish_event(workspace_id, payload: dict) -> int:

@@ -6,7 +6,7 @@ another workspace is indistinguishable from an id that does not exist (404, neve
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from .models import Membership, Role
@@ -33,30 +33,29 @@ def access_object(member: Membership, queryset, pk):
     """The object with ``pk`` in the member's workspace, or Http404."""
     try:
         return queryset.get(workspace_id=member.workspace_id, pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    # an invalid UUID string raises ValidationError
+    except (queryset.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404("No such object in this workspace.") from exc
-    except Exception as exc:  # invalid UUID strings raise ValidationError
-        from django.core.exceptions import ValidationError
-
-        if isinstance(exc, ValidationError):
-            raise Http404("No such object in this workspace.") from exc
-        raise
 
 
-def access_conversation(member: Membership, pk):
+def _conversations(queryset):
     from hotro.conversations.models import Conversation
 
-    return access_object(member, Conversation.objects.select_related("inbox", "contact", "assignee"), pk)
+    if queryset is None:
+        return Conversation.objects.select_related("inbox", "contact", "assignee")
+    return queryset
 
 
-def access_conversation_by_number(member: Membership, number: int):
-    from hotro.conversations.models import Conversation
+def access_conversation(member: Membership, pk, queryset=None):
+    """``queryset``: to load more (related rows) in the same query; the workspace filter still applies."""
+    return access_object(member, _conversations(queryset), pk)
 
+
+def access_conversation_by_number(member: Membership, number: int, queryset=None):
+    queryset = _conversations(queryset)
     try:
-        return Conversation.objects.select_related("inbox", "contact", "assignee").get(
-            workspace_id=member.workspace_id, number=number
-        )
-    except Conversation.DoesNotExist as exc:
+        return queryset.get(workspace_id=member.workspace_id, number=number)
+    except queryset.model.DoesNotExist as exc:
         raise Http404("No such conversation in this workspace.") from exc
 
 

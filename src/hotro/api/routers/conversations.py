@@ -49,12 +49,10 @@ def conversation_queryset(workspace_id):
 
 def find_conversation(member, ref: str) -> Conversation:
     """By id (uuid) or by number; 404 for anything not in the token's workspace."""
+    qs = conversation_queryset(member.workspace_id)
     if ref.isdigit():
-        found = access_conversation_by_number(member, int(ref))
-        pk = found.pk
-    else:
-        pk = access_conversation(member, ref).pk
-    return conversation_queryset(member.workspace_id).get(pk=pk)
+        return access_conversation_by_number(member, int(ref), queryset=qs)
+    return access_conversation(member, ref, queryset=qs)
 
 
 def reload(conversation) -> dict:

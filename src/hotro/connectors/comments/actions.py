@@ -10,9 +10,11 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from hashlib import sha256
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,6 +29,7 @@ from .models import Comment, CommentStatus, Kind, Product, Vote
 
 COMMENT_MODERATED = "comment.moderated"
 EVENT_PREFIX = "comment:"
+DUPLICATE_WINDOW = timedelta(days=1)  # the same text again within this is a duplicate / a copy
 
 
 class CommentRefused(Exception):
@@ -151,11 +154,14 @@ def check_post_comment(inbox, claims, data: CommentInput) -> Comment:
         if data.parent_id:
             parent = _find_parent(product, data.parent_id, author)
         if Comment.objects.filter(
-            workspace_id=workspace_id, author_key=author, text_key=digest, created_at__gte=now - _day()
+            workspace_id=workspace_id,
+            author_key=author,
+            text_key=digest,
+            created_at__gte=now - DUPLICATE_WINDOW,
         ).exists():
             raise CommentRefused(_("You already posted this comment."), status=409, code="duplicate")
         copies = Comment.objects.filter(
-            workspace_id=workspace_id, text_key=digest, created_at__gte=now - _day()
+            workspace_id=workspace_id, text_key=digest, created_at__gte=now - DUPLICATE_WINDOW
         ).count()
         verdict = policy.judge(
             text,
@@ -180,13 +186,9 @@ def check_post_comment(inbox, claims, data: CommentInput) -> Comment:
             verified=verified,
             buyer=buyer,
             spam_reasons=verdict.reasons,
+            author_key=author,
+            text_digest=digest,
         )
-
-
-def _day():
-    from datetime import timedelta
-
-    return timedelta(days=1)
 
 
 def _find_parent(product, parent_id: str, author: str) -> Comment:
@@ -199,14 +201,8 @@ def _find_parent(product, parent_id: str, author: str) -> Comment:
         raise missing
     try:
         parent = Comment.objects.select_related("parent").get(product=product, pk=parent_id)
-    except (Comment.DoesNotExist, ValueError, TypeError) as exc:
+    except (Comment.DoesNotExist, ValueError, TypeError, ValidationError) as exc:  # or a malformed UUID
         raise missing from exc
-    except Exception as exc:  # a malformed UUID
-        from django.core.exceptions import ValidationError
-
-        if isinstance(exc, ValidationError):
-            raise missing from exc
-        raise
     root = parent.root
     for item in {parent, root}:
         if item.status != CommentStatus.PUBLISHED and not (
@@ -241,9 +237,13 @@ def do_post_comment(
     verified: bool = False,
     buyer: bool = False,
     spam_reasons=(),
+    author_key: str | None = None,
+    text_digest: str | None = None,
 ) -> Comment:
     """Store a visitor's comment; when it belongs in the agent inbox (and is not spam), store the
-    inbound raw event in the same transaction (processed into a conversation after commit)."""
+    inbound raw event in the same transaction (processed into a conversation after commit).
+    ``author_key`` / ``text_digest``: the keyed hashes of ``address`` / ``text`` when the caller
+    computed them already."""
     now = timezone.now()
     comment = Comment.objects.create(
         workspace_id=inbox.workspace_id,
@@ -253,9 +253,9 @@ def do_post_comment(
         author_name=name,
         author_email=email or None,
         author_address=address,
-        author_key=keyed_hash(inbox.workspace_id, "author", address),
+        author_key=author_key or keyed_hash(inbox.workspace_id, "author", address),
         text=text,
-        text_key=text_key(inbox.workspace_id, text),
+        text_key=text_digest or text_key(inbox.workspace_id, text),
         status=status,
         is_verified=verified,
         is_verified_buyer=buyer,

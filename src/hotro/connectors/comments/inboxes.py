@@ -45,7 +45,7 @@ def create_comments_inbox(
     commas/whitespace) with a moderation policy (``pending`` | ``publish`` | ``publish_verified``).
     Raises ``ValidationError`` (sentences) for a bad origin or policy.  Its identity secret (to sign
     user ids and purchase claims) is created with it: ``widget.identity.identity_secret(inbox)``."""
-    from ..widget.identity import identity_secret
+    from ..widget.identity import SECRET_KEY_NAME, new_identity_secret
 
     settings = {
         "allowed_origins": clean_origins(allowed_origins),
@@ -59,9 +59,8 @@ def create_comments_inbox(
             connector=KEY,
             name=(name or "").strip()[:200] or _("Product comments"),
             settings=settings,
-            credentials={},
+            credentials={SECRET_KEY_NAME: new_identity_secret()},
         )
-        identity_secret(inbox)
         audit.record(
             workspace.pk,
             audit.INBOX_CREATED,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 
 from ..base import Connector, DeliveryResult
-from .config import load_settings
 from .inbound import decode_raw, to_inbound
 
 
@@ -42,9 +41,3 @@ class EmailConnector(Connector):
         from .imap import poll_inbox
 
         return poll_inbox(inbox)
-
-    def refresh_credentials(self, inbox) -> None:
-        if load_settings(inbox).auth == "oauth2":
-            from .oauth import refresh
-
-            refresh(inbox)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotro.contacts.actions import do_resolve_contact
+from hotro.contacts.actions import LOOK_UP, do_resolve_contact
 from hotro.contacts.models import ContactIdentity, IdentityStatus
 from hotro.privacy.audit import record
 from hotro.realtime.events import send_event_on_commit
@@ -66,15 +66,17 @@ def _transition(identity: ContactIdentity, status: str, action: str, *, actor=No
 
 
 @transaction.atomic
-def quarantine(inbox, inbound, reasons: list[str]) -> QuarantinedMail:
+def quarantine(inbox, inbound, reasons: list[str], *, found=LOOK_UP) -> QuarantinedMail:
     """Keep the mail (encrypted, no conversation).  With ``reasons`` the identity is suspended now
-    and a confirmation link is sent; otherwise it already was suspended."""
+    and a confirmation link is sent; otherwise it already was suspended.  ``found``: the sender's
+    identity as ``find_identity`` just returned it (``do_resolve_contact``)."""
     identity, _created = do_resolve_contact(
         inbox.workspace_id,
         channel="email",
         address=inbound.sender_address,
         name=inbound.sender_name,
         email=inbound.sender_email,
+        found=found,
     )
     held = QuarantinedMail.objects.filter(inbox=inbox, external_id=inbound.external_id).first()
     if held is None:

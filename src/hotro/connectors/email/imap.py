@@ -35,8 +35,8 @@ from .config import EmailSettings, load_settings
 from .headers import normalize_message_id
 from .inbound import encode_raw
 from .models import ImapFolderState, ImapLease, KnownMessageId
-from .oauth import access_token
-from .outbound import ssl_context, xoauth2_responder
+from .oauth import access_token, xoauth2_responder
+from .outbound import ssl_context
 from .store import mid_hash
 
 log = logging.getLogger(__name__)
@@ -97,29 +97,40 @@ def describe_error(exc: Exception, cfg: EmailSettings) -> ConnectorError:
     )
 
 
+def open_client(cfg: EmailSettings, timeout: float) -> IMAPClient:
+    """A connection to the inbox's IMAP server (TLS or plain; STARTTLS comes with ``sign_in``)."""
+    server = cfg.imap
+    return IMAPClient(
+        server.host,
+        port=server.port,
+        ssl=server.security == "tls",
+        ssl_context=ssl_context() if server.security == "tls" else None,
+        timeout=timeout,
+    )
+
+
+def sign_in(client: IMAPClient, inbox: Inbox, cfg: EmailSettings, token: str | None) -> None:
+    """STARTTLS when the inbox says so, then XOAUTH2 with ``token`` or the stored password."""
+    server = cfg.imap
+    if server.security == "starttls":
+        client.starttls(ssl_context())
+    if token is not None:
+        client.sasl_login("XOAUTH2", xoauth2_responder(server.username, token))
+    else:
+        client.login(server.username, (inbox.credentials or {}).get("imap_password", ""))
+
+
 @contextmanager
 def connect(inbox: Inbox, cfg: EmailSettings):
     """A signed-in IMAP connection (TLS / STARTTLS / none; password or XOAUTH2).  With OAuth2 the
     access token is fetched (refreshed) first: a revoked grant needs no connection to the server."""
-    server = cfg.imap
     token = access_token(inbox) if cfg.auth == "oauth2" else None
     try:
-        client = IMAPClient(
-            server.host,
-            port=server.port,
-            ssl=server.security == "tls",
-            ssl_context=ssl_context() if server.security == "tls" else None,
-            timeout=TIMEOUT,
-        )
+        client = open_client(cfg, TIMEOUT)
     except Exception as exc:
         raise describe_error(exc, cfg) from exc
     try:
-        if server.security == "starttls":
-            client.starttls(ssl_context())
-        if token is not None:
-            client.sasl_login("XOAUTH2", xoauth2_responder(server.username, token))
-        else:
-            client.login(server.username, (inbox.credentials or {}).get("imap_password", ""))
+        sign_in(client, inbox, cfg, token)
         yield client
     except ConnectorError:
         raise

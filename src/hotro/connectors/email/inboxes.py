@@ -56,12 +56,25 @@ def update_email_inbox(inbox: Inbox, *, actor=None, **data) -> Inbox:
     return inbox
 
 
+def access_email_inbox(member, inbox_id) -> Inbox:
+    """The member's e-mail inbox ``inbox_id`` (``access_inbox``); 404 for any other inbox."""
+    from django.http import Http404
+
+    from hotro.tenancy.access import access_inbox
+
+    inbox = access_inbox(member, inbox_id)
+    if inbox.connector != CHANNEL:
+        raise Http404("Not an e-mail inbox.")
+    return inbox
+
+
 def receiving_address(inbox: Inbox) -> str:
     return load_settings(inbox).receiving_address or receiving_address_for(inbox.public_key)
 
 
-def find_inbox_by_address(address: str) -> Inbox | None:
-    """The active e-mail inbox whose receiving address this is (the SMTP receiver's RCPT check)."""
+def find_inbox_by_address(address: str, connectors: tuple[str, ...] = (CHANNEL,)) -> Inbox | None:
+    """The active inbox of one of ``connectors`` whose receiving address this is (the SMTP receiver's
+    RCPT check: e-mail inboxes, and live-chat inboxes whose visitors answer by e-mail)."""
     from django.conf import settings as django_settings
 
     from hotro.privacy.rls import system_scope
@@ -70,7 +83,9 @@ def find_inbox_by_address(address: str) -> Inbox | None:
     if not local or domain.lower() != django_settings.HOTRO_MAIL_DOMAIN:
         return None
     local = local.split("+", 1)[0]
+    if not local or len(local) > 32:  # a public key is at most 32 characters
+        return None
     with system_scope():
-        for inbox in Inbox.objects.filter(connector=CHANNEL, is_active=True, public_key__iexact=local):
-            return inbox
-    return None
+        return Inbox.objects.filter(
+            connector__in=connectors, is_active=True, public_key__iexact=local
+        ).first()

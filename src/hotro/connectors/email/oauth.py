@@ -31,6 +31,27 @@ def xoauth2_string(username: str, token: str) -> str:
     return f"user={username}\x01auth=Bearer {token}\x01\x01"
 
 
+def xoauth2_responder(username: str, token: str):
+    """The XOAUTH2 callback for smtplib's ``auth`` and imapclient's ``sasl_login``: the initial
+    response (asked with no or an empty challenge), then an empty answer to the server's error
+    challenge (a base64 JSON status, CHANNELS.md 4.4), after which the server refuses (535 / NO)."""
+
+    def respond(challenge: bytes | None = None) -> str:
+        return "" if challenge else xoauth2_string(username, token)
+
+    return respond
+
+
+def store_tokens(creds: dict, access_token: str, expires_in: int, refresh_token: str = "") -> None:
+    """Put a token response into ``creds`` (the inbox's credentials, changed in place); a refreshed
+    grant is no longer refused.  A refresh token is replaced only when the provider sent one."""
+    creds["oauth2_access_token"] = access_token
+    creds["oauth2_expires_at"] = (timezone.now() + timedelta(seconds=expires_in)).isoformat()
+    if refresh_token:
+        creds["oauth2_refresh_token"] = refresh_token
+    creds.pop("oauth2_refused", None)
+
+
 def _expires_at(credentials: dict) -> datetime | None:
     value = credentials.get("oauth2_expires_at")
     if not value:
@@ -115,12 +136,13 @@ def refresh(inbox: Inbox, *, force: bool = False) -> str:
                 % {"s": response.status_code}
             )
         else:
-            expires_in = int(data.get("expires_in") or 3600)
-            creds["oauth2_access_token"] = data["access_token"]
-            creds["oauth2_expires_at"] = (timezone.now() + timedelta(seconds=expires_in)).isoformat()
-            if data.get("refresh_token"):  # rotating refresh tokens (Microsoft) are single-use
-                creds["oauth2_refresh_token"] = data["refresh_token"]
-            creds.pop("oauth2_refused", None)
+            # rotating refresh tokens (Microsoft) are single-use: a new one replaces the old
+            store_tokens(
+                creds,
+                data["access_token"],
+                int(data.get("expires_in") or 3600),
+                data.get("refresh_token") or "",
+            )
         locked.credentials = creds
         locked.save(update_fields=["credentials"])
     inbox.credentials = creds

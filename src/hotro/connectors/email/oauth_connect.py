@@ -26,7 +26,6 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core import signing
@@ -34,7 +33,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotro.privacy import audit
@@ -43,6 +41,7 @@ from hotro.privacy.rls import tenant_scope
 from .. import http
 from ..base import ConnectorError
 from ..models import Inbox, InboxHealth
+from .oauth import store_tokens
 from .providers import PRESETS, Client
 
 STATE_SALT = "hotro.email.oauth-state"
@@ -301,10 +300,8 @@ def store_connection(
                     settings[kind] = {**settings[kind], "username": address}
         if not settings.get("from_address"):
             settings["from_address"] = address
-        creds["oauth2_refresh_token"] = tokens.refresh_token
-        creds["oauth2_access_token"] = tokens.access_token
-        creds["oauth2_expires_at"] = (timezone.now() + timedelta(seconds=tokens.expires_in)).isoformat()
-        creds.pop("oauth2_refused", None)  # a refusal remembered by oauth.refresh is about the old grant
+        # also forgets a refusal remembered by oauth.refresh: it was about the old grant
+        store_tokens(creds, tokens.access_token, tokens.expires_in, tokens.refresh_token)
         if client.operator_client:  # the operator's secret is used; an old custom one must not be
             creds.pop("oauth2_client_secret", None)
         locked.settings, locked.credentials = settings, creds

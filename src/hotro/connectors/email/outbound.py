@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from contextlib import contextmanager
 from email.utils import format_datetime, formataddr
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from hotro.privacy.storage import open_file
 from ..base import ConnectorError
 from .config import EmailSettings, load_settings
 from .models import KnownMessageId
-from .oauth import access_token, xoauth2_string
+from .oauth import access_token, xoauth2_responder
 from .store import conversation_ids, message_id_secret, participants_of, remember_message_id
 from .threading import add_subject_tag, make_message_id, strip_subject_prefixes
 
@@ -49,6 +50,22 @@ def our_message_id(message, conversation, inbox, cfg: EmailSettings) -> str:
     )
     remember_message_id(inbox, conversation, mid, KnownMessageId.OUT, message)
     return mid.strip("<>")
+
+
+def threading_headers(conversation, mid: str) -> dict[str, str]:
+    """``In-Reply-To`` (the latest mail we received) and ``References`` (the conversation's known
+    Message-IDs, the first and the latest ``MAX_REFERENCES - 1``) of a mail ``mid`` (no brackets)."""
+    known = [k for k in conversation_ids(conversation) if k.value != mid]
+    inbound = [k.value for k in known if k.direction == KnownMessageId.IN]
+    refs = [k.value for k in known]
+    if len(refs) > MAX_REFERENCES:
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
+    headers = {}
+    if inbound:
+        headers["In-Reply-To"] = f"<{inbound[-1]}>"
+    if refs:
+        headers["References"] = " ".join(f"<{r}>" for r in refs)
+    return headers
 
 
 def recipients_for(message, conversation, cfg: EmailSettings) -> tuple[list[str], list[str]]:
@@ -83,20 +100,12 @@ def build_email(delivery) -> EmailMultiAlternatives:
             permanent=True,
         )
     mid = our_message_id(message, conversation, inbox, cfg)
-    known = [k for k in conversation_ids(conversation) if k.value != mid]
-    inbound = [k for k in known if k.direction == KnownMessageId.IN]
-    refs = [k.value for k in known]
-    if len(refs) > MAX_REFERENCES:
-        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
     automatic = bool((message.extra or {}).get("auto"))
     headers = {
         "Message-ID": f"<{mid}>",
         "Date": format_datetime(timezone.now()),
+        **threading_headers(conversation, mid),
     }
-    if inbound:
-        headers["In-Reply-To"] = f"<{inbound[-1].value}>"
-    if refs:
-        headers["References"] = " ".join(f"<{r}>" for r in refs)
     if automatic:
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
@@ -120,7 +129,9 @@ def build_email(delivery) -> EmailMultiAlternatives:
     return mail
 
 
-def _smtp_error(exc: Exception) -> ConnectorError:
+def _smtp_error(exc: Exception, *, refused: str = "", refused_code: str = "") -> ConnectorError:
+    """An SMTP failure as a sentence.  ``refused`` (translated, with ``%(codes)s``) and
+    ``refused_code`` word a refusal of the recipients for the caller."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return ConnectorError(
             _("The outgoing mail server refused the sign-in; check the password or reconnect the mailbox."),
@@ -131,9 +142,10 @@ def _smtp_error(exc: Exception) -> ConnectorError:
         codes = {code for code, _msg in exc.recipients.values()}
         permanent = all(500 <= c < 600 for c in codes)
         return ConnectorError(
-            _("The mail server refused the recipients (%(codes)s).")
+            (refused or _("The mail server refused the recipients (%(codes)s)."))
             % {"codes": ", ".join(map(str, sorted(codes)))},
             permanent=permanent,
+            code=refused_code,
         )
     if isinstance(exc, smtplib.SMTPResponseException):
         text = (
@@ -177,15 +189,28 @@ def _smtp_error(exc: Exception) -> ConnectorError:
     )
 
 
-def xoauth2_responder(username: str, token: str):
-    """The XOAUTH2 callback for smtplib's ``auth`` and imapclient's ``sasl_login``: the initial
-    response (asked with no or an empty challenge), then an empty answer to the server's error
-    challenge (a base64 JSON status, CHANNELS.md 4.4), after which the server refuses (535 / NO)."""
+@contextmanager
+def smtp_connection(cfg: EmailSettings, timeout: float):
+    """A greeted connection to the inbox's SMTP server (TLS, STARTTLS or none), closed on exit."""
+    server = cfg.smtp
+    if server.security == "tls":
+        client = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=ssl_context())
+    else:
+        client = smtplib.SMTP(server.host, server.port, timeout=timeout)
+    with client:
+        client.ehlo()
+        if server.security == "starttls":
+            client.starttls(context=ssl_context())
+            client.ehlo()
+        yield client
 
-    def respond(challenge: bytes | None = None) -> str:
-        return "" if challenge else xoauth2_string(username, token)
 
-    return respond
+def smtp_sign_in(client: smtplib.SMTP, username: str, *, token: str | None, password: str | None) -> None:
+    """Sign in with XOAUTH2 when there is an access token, else with the password."""
+    if token is not None:
+        client.auth("XOAUTH2", xoauth2_responder(username, token), initial_response_ok=True)
+    else:
+        client.login(username, password or "")
 
 
 def smtp_send(inbox, cfg: EmailSettings, mail: EmailMultiAlternatives) -> None:
@@ -195,15 +220,7 @@ def smtp_send(inbox, cfg: EmailSettings, mail: EmailMultiAlternatives) -> None:
     # With OAuth2 the token comes first: a revoked grant needs no connection to the server.
     token = access_token(inbox) if cfg.auth == "oauth2" and (server.username or cfg.imap.username) else None
     try:
-        if server.security == "tls":
-            client = smtplib.SMTP_SSL(server.host, server.port, timeout=30, context=ssl_context())
-        else:
-            client = smtplib.SMTP(server.host, server.port, timeout=30)
-        with client:
-            client.ehlo()
-            if server.security == "starttls":
-                client.starttls(context=ssl_context())
-                client.ehlo()
+        with smtp_connection(cfg, timeout=30) as client:
             username = server.username or cfg.imap.username
             if username and not client.has_extn("auth"):
                 if server.username:
@@ -212,10 +229,9 @@ def smtp_send(inbox, cfg: EmailSettings, mail: EmailMultiAlternatives) -> None:
                         permanent=True,
                     )
                 username = ""  # no SMTP account of its own: the server relays without sign-in
-            if token is not None and username:
-                client.auth("XOAUTH2", xoauth2_responder(username, token), initial_response_ok=True)
-            elif username and (creds.get("smtp_password") or creds.get("imap_password")):
-                client.login(username, creds.get("smtp_password") or creds.get("imap_password"))
+            password = creds.get("smtp_password") or creds.get("imap_password")
+            if username and (token is not None or password):
+                smtp_sign_in(client, username, token=token, password=password)
             recipients = list(dict.fromkeys(mail.recipients()))
             client.send_message(mail.message(), from_addr=cfg.reply_address, to_addrs=recipients)
     except ConnectorError:

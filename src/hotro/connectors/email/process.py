@@ -20,8 +20,8 @@ from hotro.contacts.actions import LOOK_UP, do_resolve_contact, find_identity
 from hotro.contacts.models import IdentityStatus, SuppressionReason
 from hotro.contacts.suppression import do_suppress, is_suppressed
 from hotro.conversations.actions import do_create_conversation, do_receive_message, history
-from hotro.conversations.models import Direction, Message, MessageStatus
-from hotro.privacy import blind
+from hotro.conversations.actions.reply import queue_outbound
+from hotro.conversations.models import Message, MessageStatus
 from hotro.realtime.events import send_event_on_commit
 
 from .config import EmailSettings, load_settings
@@ -87,7 +87,7 @@ def receive_email(inbox, inbound: EmailInbound, *, released: bool = False) -> tu
                 else fraud.signals(inbox, cfg, parsed, idx)
             )
             if (identity and identity.status != IdentityStatus.ACTIVE) or reasons:
-                fraud.quarantine(inbox, inbound, reasons)
+                fraud.quarantine(inbox, inbound, reasons, found=identity)
                 return None, "quarantined"
         count_event(inbox, idx, SenderEvent.AUTOMATIC if automatic else SenderEvent.MAIL)
 
@@ -204,21 +204,7 @@ def send_auto_ack(inbox, cfg: EmailSettings, conversation, idx: int) -> Message 
     )
     text = text.replace("{number}", str(conversation.number)) if "{number}" in text else text
     text = text % {"number": conversation.number} if "%(number)s" in text else text
-    now = timezone.now()
-    message = Message.objects.create(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
-        inbox=inbox,
-        direction=Direction.OUTBOUND,
-        text=text,
-        extra={"auto": True},
-        status=MessageStatus.QUEUED,
-        search_tokens=blind.search_tokens(conversation.workspace_id, text),
-        created_at=now,
-    )
-    delivery = Delivery.objects.create(
-        workspace_id=conversation.workspace_id, inbox=inbox, message=message, next_attempt_at=now
-    )
+    message, delivery = queue_outbound(conversation, text, extra={"auto": True})
     history.announce(conversation, "message.created", message_id=str(message.pk), direction=message.direction)
     schedule_delivery(delivery)
     return message

@@ -88,7 +88,6 @@ class Client:
     client_id: str
     client_secret: str
     operator_client: bool  # the operator's client of a preset (its secret is not stored per inbox)
-    revoke_url: str = ""
 
     @property
     def authorize_origin(self) -> str:
@@ -101,8 +100,8 @@ def origin_of(url: str) -> str:
 
 
 def _format(url: str) -> str:
-    tenant = (getattr(django_settings, "HOTRO_OAUTH_MICROSOFT_TENANT", "") or "common").strip()
-    return url.replace("{tenant}", tenant)
+    # the setting defaults to "common" (hotro.config.settings)
+    return url.replace("{tenant}", django_settings.HOTRO_OAUTH_MICROSOFT_TENANT)
 
 
 def operator_client(key: str) -> tuple[str, str]:
@@ -152,7 +151,6 @@ def resolve(key: str, inbox) -> Client:
             client_id=client_id,
             client_secret=secret,
             operator_client=True,
-            revoke_url=preset.revoke_url,
         )
     if key != CUSTOM:
         raise ProviderUnavailable(_("Unknown provider."))
@@ -195,7 +193,7 @@ def client_secret_for(cfg, credentials: dict) -> str:
     for a preset connected with the operator's client."""
     if credentials.get("oauth2_client_secret"):
         return credentials["oauth2_client_secret"]
-    provider = getattr(cfg, "oauth2_provider", "")
+    provider = cfg.oauth2_provider
     if provider in PRESETS:
         client_id, secret = operator_client(provider)
         if client_id and client_id == cfg.oauth2_client_id:

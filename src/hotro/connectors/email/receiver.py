@@ -52,12 +52,10 @@ def store_mail(inbox_ids: list[str], raw: bytes, mail_from: str, rcpt_tos: list[
 
 
 def _lookup(address: str):
-    from ..livechat.email_continuation import find_livechat_inbox_by_address
-
     close_old_connections()
     try:
         # a live-chat inbox's address takes the visitors' e-mail replies (docs/channels/livechat.md)
-        return find_inbox_by_address(address) or find_livechat_inbox_by_address(address)
+        return find_inbox_by_address(address, connectors=("email", "livechat"))
     finally:
         close_old_connections()
 

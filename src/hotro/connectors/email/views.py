@@ -24,12 +24,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hotro.privacy.audit import client_ip
 from hotro.privacy.rls import system_scope
-from hotro.tenancy.access import access_inbox
-from hotro.tenancy.middleware import member_required
-from hotro.tenancy.models import Role
+from hotro.tenancy.views import admin_required
 
-from ..models import Inbox
 from .fraud import ConfirmationInvalid, confirm, find_confirmation
+from .inboxes import access_email_inbox
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,15 +47,6 @@ def confirm_view(request, token: str):
 # The admin pages live under the inbox administration (/w/<slug>/admin/inboxes/<id>/email/oauth/,
 # ``urls.admin_urlpatterns``); the callback is one fixed address (/mail/oauth/callback/) that admins
 # register with their provider, the workspace and inbox coming from the signed state.
-
-admin_required = member_required(role=Role.ADMIN)
-
-
-def _email_inbox(member, inbox_id) -> Inbox:
-    inbox = access_inbox(member, inbox_id)
-    if inbox.connector != "email":
-        raise Http404("Not an e-mail inbox.")
-    return inbox
 
 
 def callback_url(request) -> str:
@@ -108,7 +97,7 @@ def _connect_page(request, inbox, *, address=None, error="", status=200):
 @require_GET
 def oauth_page(request, slug, inbox_id):
     """The inbox's OAuth2 connection: state, connect buttons, the callback address to register."""
-    return _connect_page(request, _email_inbox(request.member, inbox_id))
+    return _connect_page(request, access_email_inbox(request.member, inbox_id))
 
 
 @admin_required
@@ -118,7 +107,7 @@ def oauth_connect(request, slug, inbox_id):
     from .oauth_connect import begin
     from .providers import ProviderUnavailable, resolve
 
-    inbox = _email_inbox(request.member, inbox_id)
+    inbox = access_email_inbox(request.member, inbox_id)
     address = (request.POST.get("address") or "").strip()[:320]
     if address:
         try:
@@ -146,7 +135,7 @@ def oauth_connect(request, slug, inbox_id):
 def oauth_disconnect(request, slug, inbox_id):
     from .oauth_connect import disconnect, is_connected
 
-    inbox = _email_inbox(request.member, inbox_id)
+    inbox = access_email_inbox(request.member, inbox_id)
     if is_connected(inbox):
         disconnect(inbox, actor=request.user, ip=client_ip(request))
         messages.success(
@@ -201,7 +190,7 @@ def _finish_connect(request, slug, pending):
 
     if str(request.workspace.pk) != pending["workspace"]:
         raise Http404("No such inbox.")
-    inbox = _email_inbox(request.member, pending["inbox"])
+    inbox = access_email_inbox(request.member, pending["inbox"])
     back = redirect("inbox_admin_email_oauth", slug=slug, inbox_id=inbox.pk)
     label = label_of(pending["provider"])
     error = request.GET.get("error", "")

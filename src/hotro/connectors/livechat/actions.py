@@ -14,10 +14,11 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotro.contacts.actions import do_resolve_contact, find_identity
+from hotro.contacts.actions import do_resolve_contact, fill_contact, find_identity
 from hotro.contacts.models import ContactIdentity
 from hotro.conversations.actions import do_receive_message
 from hotro.conversations.actions.history import record as record_history
@@ -79,15 +80,12 @@ def _resolve_identity(inbox, visitor: Visitor, claims: VisitorClaims, name: str 
     identity, _created = do_resolve_contact(
         inbox.workspace_id, channel=visitors.CHANNEL, address=claims.sender_address, name=name
     )
-    changed = []
     if claims.verified_user_id and not identity.is_verified:
         identity.is_verified = True
         identity.save(update_fields=["is_verified"])
     if visitor.identity_id != identity.pk:
         visitor.identity = identity
-        changed.append("identity")
-    if changed:
-        visitor.save(update_fields=changed)
+        visitor.save(update_fields=["identity"])
     return identity
 
 
@@ -113,7 +111,7 @@ def do_visitor_message(
     except ValueError:
         raise ValidationError(_("The message has no valid id; reload the chat.")) from None
     with tenant_scope(inbox.workspace_id), transaction.atomic():
-        identity = _resolve_identity(inbox, visitor, claims)
+        _resolve_identity(inbox, visitor, claims)  # links the visitor to its identity
         conversation = current_conversation(visitor)
         online = is_online(inbox)
         inbound = InboundMessage(
@@ -128,9 +126,6 @@ def do_visitor_message(
         )
         message, created = do_receive_message(inbox, inbound)
         if created:
-            if not visitor.identity_id:
-                visitor.identity = identity
-                visitor.save(update_fields=["identity"])
             visitors.link_conversation(visitor, message.conversation)
             visitors.record_event(message.conversation, "message", message=message)
             if not online and conversation is None:
@@ -172,17 +167,7 @@ def do_prechat(
     with tenant_scope(inbox.workspace_id), transaction.atomic():
         identity = _resolve_identity(inbox, visitor, claims, name=name)
         contact = identity.contact
-        changed = []
-        if name and not contact.name:
-            contact.name, changed = name, [*changed, "name"]
-        if email and not contact.email:
-            contact.email, contact.email_bidx = email, blind.email_index(inbox.workspace_id, email)
-            changed += ["email", "email_bidx"]
-        if phone and not contact.phone:
-            contact.phone, contact.phone_bidx = phone, blind.phone_index(inbox.workspace_id, phone)
-            changed += ["phone", "phone_bidx"]
-        if changed:
-            contact.save(update_fields=[*changed, "updated_at"])
+        fill_contact(contact, name=name, email=email, phone=phone)
         if email and find_identity(inbox.workspace_id, "email", email) is None:
             # the e-mail connector continues the conversation there (offline mode, follow-ups)
             ContactIdentity.objects.create(
@@ -314,7 +299,8 @@ def agent_view(member) -> dict | None:
 
 
 def message_view(message: Message) -> dict:
-    """What the widget may show of a message (never internal notes)."""
+    """What the widget may show of a message (never internal notes); ``message`` comes from
+    ``_messages_for_widget`` (its attachments prefetched in order)."""
     return {
         "id": str(message.pk),
         "conversation_id": str(message.conversation_id),
@@ -329,23 +315,39 @@ def message_view(message: Message) -> dict:
         "agent": agent_view(message.author) if message.direction == Direction.OUTBOUND else None,
         "attachments": [
             {"id": str(a.pk), "filename": a.filename, "content_type": a.content_type, "size": a.size}
-            for a in message.attachments.order_by("created_at")
+            for a in message.attachments.all()  # ordered by _messages_for_widget's prefetch
         ],
     }
+
+
+def _messages_for_widget(conversation_ids):
+    """Messages of ``conversation_ids`` but notes, with what ``message_view`` reads (attachments
+    prefetched in order).  ``extra`` is encrypted: ``shown_to_visitor`` is applied in Python."""
+    from hotro.conversations.models import Attachment
+
+    return (
+        Message.objects.filter(
+            conversation_id__in=conversation_ids, direction__in=[Direction.INBOUND, Direction.OUTBOUND]
+        )
+        .select_related("author__user")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("created_at")))
+    )
 
 
 def history(visitor: Visitor, limit: int = 200) -> dict:
     """The visitor's conversations and their latest messages (oldest first)."""
     with tenant_scope(visitor.workspace_id):
         ids = visitors.visible_conversation_ids(visitor)
-        messages = list(
-            Message.objects.filter(
-                conversation_id__in=ids, direction__in=[Direction.INBOUND, Direction.OUTBOUND]
-            )
-            .select_related("author__user")
-            .prefetch_related("attachments")
-            .order_by("-created_at")[:limit]
-        )
+        # the newest ``limit`` messages shown to the visitor (hidden ones do not count towards it)
+        newest_first = _messages_for_widget(ids).order_by("-created_at", "-pk")
+        messages, offset = [], 0
+        while len(messages) < limit:
+            batch = list(newest_first[offset : offset + limit])
+            messages += [m for m in batch if shown_to_visitor(m)]
+            if len(batch) < limit:
+                break
+            offset += limit
+        messages = messages[:limit]
         conversations = {
             str(c.pk): {"id": str(c.pk), "status": c.status, "rated": False}
             for c in Conversation.objects.filter(pk__in=ids)
@@ -356,20 +358,31 @@ def history(visitor: Visitor, limit: int = 200) -> dict:
             conversations[str(cid)]["rated"] = True
         return {
             "conversations": list(conversations.values()),
-            "messages": [message_view(m) for m in reversed(messages) if shown_to_visitor(m)],
+            "messages": [message_view(m) for m in reversed(messages)],
             "last_event_id": visitors.latest_event_id(visitor),
         }
 
 
 def message_for_visitor(visitor: Visitor, message_id) -> dict | None:
+    return messages_for_visitor(visitor, [message_id]).get(str(message_id))
+
+
+def messages_for_visitor(visitor: Visitor, message_ids) -> dict[str, dict]:
+    """``message_view`` of those of ``message_ids`` the visitor may see, by message id (one batch)."""
+    if not message_ids:
+        return {}
     with tenant_scope(visitor.workspace_id):
-        message = (
-            Message.objects.filter(
-                pk=message_id,
-                conversation_id__in=visitors.visible_conversation_ids(visitor),
-                direction__in=[Direction.INBOUND, Direction.OUTBOUND],
-            )
-            .select_related("author__user")
-            .first()
-        )
-        return message_view(message) if message and shown_to_visitor(message) else None
+        found = _messages_for_widget(visitors.visible_conversation_ids(visitor)).filter(pk__in=message_ids)
+        return {str(m.pk): message_view(m) for m in found if shown_to_visitor(m)}
+
+
+def render_events(visitor: Visitor, events) -> list[tuple[int, dict]]:
+    """Stored ``(id, payload)`` events with the message each names, as the widget gets them."""
+    views = messages_for_visitor(visitor, [p["message_id"] for _id, p in events if p.get("message_id")])
+    out = []
+    for event_id, stored in events:
+        payload = dict(stored)
+        if payload.get("message_id"):
+            payload["message"] = views.get(payload["message_id"])
+        out.append((event_id, payload))
+    return out

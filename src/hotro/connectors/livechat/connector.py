@@ -62,9 +62,11 @@ class LiveChatConnector(Connector):
                 .first()
             )
             if event_id is None and conversation_visitors:
-                event_id = visitors.record_event(message.conversation, "message", message=message)[0][0]
+                event_id = visitors.record_event(
+                    message.conversation, "message", message=message, visitors=conversation_visitors
+                )[0][0]
                 _mark_delivered(delivery, message)
-            copy = email_copy_for(message, conversation_visitors)
+            copy = email_copy_for(message, conversation_visitors, delivery.inbox)
             if copy is None and not conversation_visitors:
                 raise ConnectorError(
                     _(

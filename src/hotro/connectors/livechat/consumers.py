@@ -133,7 +133,12 @@ class VisitorConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ready", "last_event_id": last_id})
 
     async def events_after(self, last_id: int, limit: int) -> list[tuple[int, dict]]:
-        return await database_sync_to_async(visitors.events_after)(self.visitor, last_id, limit)
+        """Stored events, their messages rendered in one batch (``render_event`` keeps them)."""
+
+        def load():
+            return actions.render_events(self.visitor, visitors.events_after(self.visitor, last_id, limit))
+
+        return await database_sync_to_async(load)()
 
     async def latest_event_id(self) -> int:
         return await database_sync_to_async(visitors.latest_event_id)(self.visitor)
@@ -143,7 +148,7 @@ class VisitorConsumer(ReplayingConsumer, AsyncJsonWebsocketConsumer):
 
     async def render_event(self, payload: dict) -> dict:
         payload = dict(payload)
-        if payload.get("message_id"):
+        if payload.get("message_id") and "message" not in payload:  # a live event
             payload["message"] = await database_sync_to_async(actions.message_for_visitor)(
                 self.visitor, payload["message_id"]
             )

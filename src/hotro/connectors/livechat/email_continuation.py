@@ -48,39 +48,17 @@ from hotro.contacts.suppression import is_suppressed
 from hotro.conversations.actions.history import record as record_history
 from hotro.conversations.models import Direction, Message
 from hotro.privacy import blind
-from hotro.privacy.rls import system_scope
 from hotro.privacy.storage import open_file
 
 from ..base import ConnectorError
 from ..email import threading as email_threading
 from ..email.config import receiving_address_for
 from ..email.models import KnownMessageId
-from ..email.store import conversation_ids, message_id_secret, remember_message_id
-from ..models import Inbox
+from ..email.outbound import _smtp_error, threading_headers
+from ..email.store import message_id_secret, remember_message_id
 from . import visitors
 
 LANGUAGES = ("vi", "en")
-MAX_REFERENCES = 20
-
-
-# -- addresses -----------------------------------------------------------------------------------
-
-
-def receiving_address(inbox) -> str:
-    """Where the visitors' e-mail replies go: ``<public_key>@HOTRO_MAIL_DOMAIN``."""
-    return receiving_address_for(inbox.public_key)
-
-
-def find_livechat_inbox_by_address(address: str) -> Inbox | None:
-    """The active live-chat inbox whose receiving address this is (the SMTP receiver's RCPT check)."""
-    local, _at, domain = (address or "").strip().strip("<>").rpartition("@")
-    if not local or domain.lower() != settings.HOTRO_MAIL_DOMAIN:
-        return None
-    local = local.split("+", 1)[0]
-    if not local or len(local) > 32:
-        return None
-    with system_scope():
-        return Inbox.objects.filter(connector="livechat", is_active=True, public_key__iexact=local).first()
 
 
 # -- out: the e-mailed copy of an agent's reply ----------------------------------------------------
@@ -125,15 +103,16 @@ def language_for(inbox, conversation_visitors) -> str:
     return lang if lang in LANGUAGES else "vi"
 
 
-def email_copy_for(message, conversation_visitors) -> EmailCopy | None:
-    """Whether the agent's reply ``message`` is also e-mailed, to whom and in which language."""
+def email_copy_for(message, conversation_visitors, inbox=None) -> EmailCopy | None:
+    """Whether the agent's reply ``message`` is also e-mailed, to whom and in which language.
+    ``inbox``: the conversation's inbox when the caller has it (the delivery's)."""
     conversation = message.conversation
+    if not waiting_by_email(conversation) and visitors.anyone_present(conversation):
+        return None  # the visitor is in the chat and sees the reply there
     address = visitor_email(conversation)
     if not address or is_suppressed(conversation.workspace_id, "email", address):
         return None
-    if not waiting_by_email(conversation) and visitors.anyone_present(conversation):
-        return None  # the visitor is in the chat and sees the reply there
-    return EmailCopy(address, language_for(conversation.inbox, conversation_visitors))
+    return EmailCopy(address, language_for(inbox or conversation.inbox, conversation_visitors))
 
 
 def message_id_for(message) -> str:
@@ -187,16 +166,7 @@ def build_email_copy(inbox, message, copy: EmailCopy, mid: str) -> EmailMessage:
             "-- ",
             business,
         ]
-    known = [k for k in conversation_ids(conversation) if k.value != mid]
-    inbound = [k.value for k in known if k.direction == KnownMessageId.IN]
-    refs = [k.value for k in known]
-    if len(refs) > MAX_REFERENCES:
-        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
-    headers = {"Message-ID": f"<{mid}>"}
-    if inbound:
-        headers["In-Reply-To"] = f"<{inbound[-1]}>"
-    if refs:
-        headers["References"] = " ".join(f"<{r}>" for r in refs)
+    headers = {"Message-ID": f"<{mid}>", **threading_headers(conversation, mid)}
     sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
     headers["From"] = formataddr((inbox.name, sender))
     mail = EmailMessage(
@@ -204,9 +174,9 @@ def build_email_copy(inbox, message, copy: EmailCopy, mid: str) -> EmailMessage:
         body="\n".join(parts) + "\n",
         # the envelope sender is the inbox's own address: bounces come back to hotro, fail the
         # delivery and suppress an address that does not exist (the From header stays the operator's)
-        from_email=receiving_address(inbox),
+        from_email=receiving_address_for(inbox.public_key),
         to=[copy.address],
-        reply_to=[receiving_address(inbox)],
+        reply_to=[receiving_address_for(inbox.public_key)],
         headers=headers,
     )
     for attachment in attachments:
@@ -229,12 +199,10 @@ def send_email_copy(inbox, message, copy: EmailCopy) -> str:
     try:
         mail.send()
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = sorted({code for code, _msg in exc.recipients.values()})
-        raise ConnectorError(
-            _("The mail server refused the visitor's e-mail address (%(codes)s).")
-            % {"codes": ", ".join(map(str, codes))},
-            permanent=all(500 <= c < 600 for c in codes),
-            code="recipient_refused",
+        raise _smtp_error(
+            exc,
+            refused=_("The mail server refused the visitor's e-mail address (%(codes)s)."),
+            refused_code="recipient_refused",
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise ConnectorError(

@@ -127,13 +127,3 @@ def create_livechat_inbox(workspace, name: str, allowed_origins, **options) -> I
         inbox.settings = {**settings, "receiving_address": receiving_address_for(inbox.public_key)}
         inbox.save(force_insert=True)
         return inbox
-
-
-def update_livechat_settings(inbox: Inbox, **changes) -> Inbox:
-    inbox.settings = {
-        **clean_settings({**(inbox.settings or {}), **changes}),
-        "receiving_address": receiving_address_for(inbox.public_key),
-    }
-    with tenant_scope(inbox.workspace_id):
-        inbox.save(update_fields=["settings"])
-    return inbox

@@ -49,14 +49,19 @@ def clean_filename(name: str) -> str:
     return name.strip(" .")[:200] or "attachment"
 
 
+def check_size(size: int) -> None:
+    """Refuse a file of ``size`` bytes over the limit (before reading it)."""
+    if size > max_bytes():
+        raise ValidationError(
+            _("The file is too large (at most %(mb)s MB).") % {"mb": max_bytes() // (1024 * 1024)}
+        )
+
+
 def check_upload(filename: str, data: bytes) -> InboundAttachment:
     """An ``InboundAttachment`` with the sniffed type; raises ``ValidationError`` with a sentence."""
     if not data:
         raise ValidationError(_("The file is empty."))
-    if len(data) > max_bytes():
-        raise ValidationError(
-            _("The file is too large (at most %(mb)s MB).") % {"mb": max_bytes() // (1024 * 1024)}
-        )
+    check_size(len(data))
     content_type = sniff(data)
     if content_type is None:
         raise ValidationError(_("Only images (PNG, JPEG, GIF, WebP), PDF and plain-text files can be sent."))

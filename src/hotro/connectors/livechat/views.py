@@ -8,6 +8,7 @@ docs/channels/livechat.md for the protocol.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from pathlib import Path
@@ -23,10 +24,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from hotro.privacy.rls import tenant_scope
 from hotro.privacy.storage import open_file
+from hotro.tenancy.access import access_conversation
+from hotro.tenancy.middleware import member_required
 
 from ..widget.origins import normalize_origin, origin_allowed
 from ..widget.ratelimit import client_ip, rate_limit
@@ -36,11 +39,16 @@ from .inboxes import DEFAULT_COLOR, is_online
 from .limits import CONNECT_LIMIT, FORM_LIMIT, MESSAGE_LIMIT, POLL_LIMIT, TYPING_LIMIT, UPLOAD_LIMIT
 from .lookup import find_livechat_inbox
 from .texts import widget_texts
-from .uploads import MAX_FILES, check_upload
+from .uploads import MAX_FILES, check_size, check_upload
 
 LOADER_PATH = Path(__file__).resolve().parent / "static" / "hotro" / "livechat" / "loader.js"
 POLL_SECONDS = 20
 MAX_JSON = 20_000
+
+
+@functools.cache
+def loader_code() -> str:
+    return LOADER_PATH.read_text(encoding="utf-8")
 
 
 def _inbox_or_404(public_key: str):
@@ -73,8 +81,13 @@ def loader(request, public_key: str):
         "lang": (inbox.settings or {}).get("language") or "",
         "title": inbox.name,
     }
-    code = LOADER_PATH.read_text(encoding="utf-8")
-    body = "/* hotro live chat */\n(function(){var HOTRO=" + json.dumps(config) + ";\n" + code + "\n})();\n"
+    body = (
+        "/* hotro live chat */\n(function(){var HOTRO="
+        + json.dumps(config)
+        + ";\n"
+        + loader_code()
+        + "\n})();\n"
+    )
     response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
@@ -230,8 +243,7 @@ def send_message(request, inbox):
             return resp
         attachments = []
         for f in files:
-            if f.size > settings.HOTRO_WIDGET_MAX_UPLOAD_BYTES:
-                check_upload(f.name, b"x" * (settings.HOTRO_WIDGET_MAX_UPLOAD_BYTES + 1))
+            check_size(f.size)  # before reading it
             attachments.append(check_upload(f.name, f.read()))
         data = {"text": request.POST.get("text", ""), "client_id": request.POST.get("client_id", "")}
     else:
@@ -292,20 +304,18 @@ def signal(request, inbox):
     return JsonResponse({"ok": True})
 
 
-def _poll_once(inbox, token, after, present=False):
+def _poll_visitor(inbox, token):
+    """The polling visitor (now present: its widget is open in long-poll mode), or None."""
     claims = read_visitor_token(inbox, token)
     visitor = visitors.find_visitor(inbox, claims) if claims else None
-    if visitor is None:
-        return None
-    if present:  # a widget in long-poll mode is open: the visitor is in the chat
+    if visitor is not None:
         visitors.mark_present(visitor, visitors.POLL_KEY, visitors.POLL_PRESENCE_SECONDS)
-    out = []
-    for event_id, stored in visitors.events_after(visitor, after, 200):
-        payload = dict(stored)
-        if payload.get("message_id"):
-            payload["message"] = actions.message_for_visitor(visitor, payload["message_id"])
-        out.append({"id": event_id, "event": payload})
-    return visitor, out
+    return visitor
+
+
+def _poll_events(visitor, after):
+    events = actions.render_events(visitor, visitors.events_after(visitor, after, 200))
+    return [{"id": event_id, "event": payload} for event_id, payload in events]
 
 
 @never_cache
@@ -322,17 +332,14 @@ async def poll(request, public_key: str):
         wait = min(max(float(request.GET.get("wait", POLL_SECONDS)), 0), POLL_SECONDS)
     except ValueError:
         after, wait = 0, POLL_SECONDS
-    token = request.headers.get("X-Hotro-Visitor")
     deadline = time.monotonic() + wait
-    first = True
+    visitor = await sync_to_async(_poll_visitor)(inbox, request.headers.get("X-Hotro-Visitor"))
+    if visitor is None:
+        return _error(_("Your chat session has expired; reload the page."), 403, "forbidden")
+    if not rate_limit(f"lc-poll:{visitor.pk}", *POLL_LIMIT):
+        return _error(_("Too many requests; wait a minute and try again."), 429, "rate_limited")
     while True:
-        found = await sync_to_async(_poll_once)(inbox, token, after, first)
-        if found is None:
-            return _error(_("Your chat session has expired; reload the page."), 403, "forbidden")
-        visitor, events = found
-        if first and not rate_limit(f"lc-poll:{visitor.pk}", *POLL_LIMIT):
-            return _error(_("Too many requests; wait a minute and try again."), 429, "rate_limited")
-        first = False
+        events = await sync_to_async(_poll_events)(visitor, after)
         if events or time.monotonic() >= deadline:
             return JsonResponse({"events": events})
         await asyncio.sleep(0.5)
@@ -363,29 +370,30 @@ def attachment(request, inbox, attachment_id):
     return response
 
 
-@require_http_methods(["POST"])
+@require_POST
 def agent_typing(request, conversation_id):
-    """For the agent UI: ``POST /widget/agent/typing/<conversation id>`` (session + CSRF)."""
+    """For the agent UI: ``POST /widget/agent/typing/<conversation id>`` (session + CSRF).
+
+    The URL names no workspace: the conversation's workspace is looked up first, then the usual
+    ``member_required`` checks (active membership, MFA) and ``access_conversation`` apply."""
     from hotro.conversations.models import Conversation
-    from hotro.tenancy.models import Membership
+    from hotro.privacy.rls import system_scope
 
     if not request.user.is_authenticated:
         raise PermissionDenied
-    from hotro.privacy.rls import system_scope
-
-    with system_scope():
-        conversation = Conversation.objects.filter(pk=conversation_id).select_related("inbox").first()
-        member = (
-            Membership.objects.filter(
-                user=request.user, workspace_id=conversation.workspace_id, is_active=True
-            )
-            .select_related("user")
-            .first()
-            if conversation
-            else None
+    with system_scope():  # which workspace to check the membership in; nothing is read from it
+        slug = (
+            Conversation.objects.filter(pk=conversation_id).values_list("workspace__slug", flat=True).first()
         )
-    if conversation is None or member is None or conversation.inbox.connector != "livechat":
+    if slug is None:
         raise Http404
-    with tenant_scope(conversation.workspace_id):
-        actions.agent_typing(member, conversation, request.POST.get("typing", "1") != "0")
+    return _agent_typing(request, slug, conversation_id)
+
+
+@member_required()
+def _agent_typing(request, slug, conversation_id):
+    conversation = access_conversation(request.member, conversation_id)
+    if conversation.inbox.connector != "livechat":
+        raise Http404
+    actions.agent_typing(request.member, conversation, request.POST.get("typing", "1") != "0")
     return HttpResponse(status=204)

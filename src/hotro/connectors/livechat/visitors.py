@@ -76,11 +76,14 @@ def visitors_of(conversation) -> list[Visitor]:
     return list(Visitor.objects.filter(links__conversation=conversation))
 
 
-def record_event(conversation, kind: str, message=None, **data) -> list[tuple[int, dict, str]]:
-    """Append an event to the stream of every visitor of ``conversation`` and fan it out after
-    commit.  Returns (event id, payload, group) for each visitor."""
+def record_event(
+    conversation, kind: str, message=None, *, visitors=None, **data
+) -> list[tuple[int, dict, str]]:
+    """Append an event to the stream of every visitor of ``conversation`` (``visitors``: that list,
+    when the caller has it already) and fan it out after commit.  Returns (event id, payload, group)
+    for each visitor."""
     out = []
-    for visitor in visitors_of(conversation):
+    for visitor in visitors_of(conversation) if visitors is None else visitors:
         row = VisitorEvent.objects.create(
             workspace_id=conversation.workspace_id,
             visitor=visitor,
@@ -109,12 +112,18 @@ def fan_out(items) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    try:
+        async_to_sync(_fan_out)(layer, items)
+    except Exception:  # visitors replay on reconnect
+        log.exception("livechat fan-out failed for events %s", [item[0] for item in items])
+
+
+async def _fan_out(layer, items) -> None:
+    """All of a batch's events in one event loop (``async_to_sync`` costs a thread per call)."""
     for event_id, payload, group in items:
         try:
-            async_to_sync(layer.group_send)(
-                group, {"type": "visitor.event", "id": event_id, "event": payload}
-            )
-        except Exception:  # visitors replay on reconnect
+            await layer.group_send(group, {"type": "visitor.event", "id": event_id, "event": payload})
+        except Exception:  # one failed send must not hold back the others; visitors replay on reconnect
             log.exception("livechat fan-out failed for event %s", event_id)
 
 

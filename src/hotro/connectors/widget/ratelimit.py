@@ -30,9 +30,8 @@ def rate_limit(key: str, limit: int, window_seconds: int) -> bool:
 
 def client_ip(request_or_scope) -> str:
     """The client address of a request or an ASGI scope, honouring ``HOTRO_TRUSTED_PROXY``."""
-    from django.conf import settings
+    from hotro.privacy.audit import forwarded_client
 
-    trusted = int(getattr(settings, "HOTRO_TRUSTED_PROXY", 0) or 0)
     if isinstance(request_or_scope, dict):  # ASGI scope
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request_or_scope.get("headers", [])
@@ -42,11 +41,7 @@ def client_ip(request_or_scope) -> str:
     else:
         forwarded = request_or_scope.META.get("HTTP_X_FORWARDED_FOR", "")
         peer = request_or_scope.META.get("REMOTE_ADDR", "")
-    if trusted and forwarded:
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if len(hops) >= trusted:
-            return hops[-trusted]
-    return peer
+    return forwarded_client(forwarded, peer)
 
 
 __all__ = ["client_ip", "rate_limit"]

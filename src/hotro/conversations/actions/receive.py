@@ -23,7 +23,12 @@ def allocate_number(workspace_id) -> int:
     """The next per-workspace conversation number (row-locked counter; call inside a transaction).
 
     One ``UPDATE ... RETURNING`` (PostgreSQL, SQLite 3.35+) instead of an UPDATE and a SELECT."""
-    if not connection.features.can_return_columns_from_insert:  # no RETURNING: update, then read
+    # UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35 (the version that brought RETURNING on
+    # INSERT too); not every backend returning from INSERT does it on UPDATE (MariaDB does not).
+    returning = (
+        connection.vendor in {"postgresql", "sqlite"} and connection.features.can_return_columns_from_insert
+    )
+    if not returning:  # update, then read
         Workspace.objects.filter(pk=workspace_id).update(
             next_conversation_number=F("next_conversation_number") + 1
         )
@@ -74,12 +79,10 @@ def do_create_conversation(
 def store_attachments(message: Message, attachments) -> None:
     if not attachments:
         return
-    from django.conf import settings
-
     from hotro.privacy.storage import save_file
 
     for item in attachments:
-        if len(item.data) > settings.HOTRO_MAX_ATTACHMENT_BYTES:
+        if len(item.data) > _max_bytes():
             continue  # the caller notes the omission in the message text
         Attachment.objects.create(
             workspace_id=message.workspace_id,

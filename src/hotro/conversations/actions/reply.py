@@ -50,21 +50,19 @@ def check_send_reply(
     return do_send_reply(member, conversation, _clean_text(text), attachments, extra=extra)
 
 
-@transaction.atomic
-def do_send_reply(
-    member: Membership | None, conversation: Conversation, text: str, attachments=(), *, extra=None
-) -> Message:
-    """Write the outbound message (queued) and its Delivery in one transaction; the delivery task
-    runs after commit.  Sets first_response_at on the first reply."""
-    from hotro.connectors.delivery import schedule_delivery
-
-    now = timezone.now()
+def queue_outbound(
+    conversation: Conversation, text: str, attachments=(), *, author=None, extra=None, now=None
+) -> tuple[Message, Delivery]:
+    """The outbound message (queued, with its attachments) and its Delivery, due ``now``; the caller
+    announces it and schedules the delivery in the same transaction (``do_send_reply``, the e-mail
+    channel's automatic acknowledgement)."""
+    now = now or timezone.now()
     message = Message.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         inbox=conversation.inbox,
         direction=Direction.OUTBOUND,
-        author=member,
+        author=author,
         text=text,
         html=None,
         extra=extra,
@@ -78,6 +76,19 @@ def do_send_reply(
     delivery = Delivery.objects.create(
         workspace_id=conversation.workspace_id, inbox=conversation.inbox, message=message, next_attempt_at=now
     )
+    return message, delivery
+
+
+@transaction.atomic
+def do_send_reply(
+    member: Membership | None, conversation: Conversation, text: str, attachments=(), *, extra=None
+) -> Message:
+    """Write the outbound message (queued) and its Delivery in one transaction; the delivery task
+    runs after commit.  Sets first_response_at on the first reply."""
+    from hotro.connectors.delivery import schedule_delivery
+
+    now = timezone.now()
+    message, delivery = queue_outbound(conversation, text, attachments, author=member, extra=extra, now=now)
     fields = ["last_activity_at"]
     conversation.last_activity_at = now
     if conversation.first_response_at is None:

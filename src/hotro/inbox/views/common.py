@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from hotro.realtime.models import RealtimeEvent
+from hotro.realtime.events import latest_event_id  # noqa: F401  (the pages' starting point for replay)
 
 from ..listing import Filters, count_views, fetch_page
 
 
 def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def latest_event_id(workspace_id) -> int:
-    """The newest realtime event id: the page's starting point for replay on connect."""
-    return (
-        RealtimeEvent.objects.filter(workspace_id=workspace_id)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-        or 0
-    )
 
 
 def list_context(request, filters: Filters | None = None, cursor: str = "") -> dict:

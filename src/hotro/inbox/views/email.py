@@ -13,19 +13,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hotro.connectors.email.config import load_settings
+from hotro.connectors.email.inboxes import access_email_inbox
 from hotro.privacy import audit
-from hotro.tenancy.access import access_inbox, access_object
+from hotro.tenancy.access import access_object
 
 from ..email_admin import check_connection, save_email_inbox
 from ..email_forms import EmailInboxForm, initial_for
 from .admin import _detail_page, admin_required
-
-
-def _email_inbox(request, inbox_id):
-    inbox = access_inbox(request.member, inbox_id)
-    if inbox.connector != "email":
-        raise Http404("Not an e-mail inbox.")
-    return inbox
 
 
 def _stored_passwords(inbox) -> set[str]:
@@ -36,12 +30,13 @@ def _stored_passwords(inbox) -> set[str]:
 @admin_required
 @require_http_methods(["GET", "POST"])
 def email_edit(request, slug, inbox_id):
-    inbox = _email_inbox(request, inbox_id)
+    inbox = access_email_inbox(request.member, inbox_id)
+    cfg = load_settings(inbox)
     form = EmailInboxForm(
         request.POST or None,
-        initial=initial_for(inbox),
+        initial=initial_for(inbox, cfg),
         stored_passwords=_stored_passwords(inbox),
-        oauth2_provider=load_settings(inbox).oauth2_provider,
+        oauth2_provider=cfg.oauth2_provider,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -63,7 +58,7 @@ def email_edit(request, slug, inbox_id):
 @require_POST
 def email_test(request, slug, inbox_id):
     """Sign in to the inbox's servers now and show the result on its page (bounded timeouts)."""
-    inbox = _email_inbox(request, inbox_id)
+    inbox = access_email_inbox(request.member, inbox_id)
     results = check_connection(inbox)
     return _detail_page(request, inbox, extra={"check_results": results})
 
@@ -77,7 +72,7 @@ def quarantine_release(request, slug, inbox_id, identity_id):
     from hotro.connectors.email.models import QuarantinedMail
     from hotro.contacts.models import ContactIdentity
 
-    inbox = _email_inbox(request, inbox_id)
+    inbox = access_email_inbox(request.member, inbox_id)
     identity = access_object(request.member, ContactIdentity.objects.filter(channel="email"), identity_id)
     if not QuarantinedMail.objects.filter(inbox=inbox, identity=identity).exists():
         raise Http404("No mail of this sender in this inbox.")
@@ -109,7 +104,7 @@ def quarantine_discard(request, slug, inbox_id, item_id):
     from hotro.connectors.email.fraud import discard
     from hotro.connectors.email.models import QuarantinedMail
 
-    inbox = _email_inbox(request, inbox_id)
+    inbox = access_email_inbox(request.member, inbox_id)
     item = access_object(request.member, QuarantinedMail.objects.filter(inbox=inbox), item_id)
     discard(item, actor=request.user)
     messages.success(request, _("The message was discarded."))
