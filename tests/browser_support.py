@@ -27,6 +27,8 @@ __all__ = [
     "ROOT",
     "Recorder",
     "ServerProcess",
+    "APP_ROLE",
+    "as_owner",
     "browser",
     "database_url",
     "embedded_command",
@@ -54,6 +56,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct-horse-battery-9"
+APP_ROLE = os.environ.get("HOTRO_TEST_APP_ROLE", "hotro_test_app")  # the same role as conftest's
 
 
 def database_url(tmp: Path, name: str = "browser") -> tuple[str, callable]:
@@ -104,9 +107,16 @@ def server_env(tmp: Path, database: str, public_url: str, **extra: str) -> dict[
 
 
 def migrate(env: dict, cwd: Path) -> None:
+    """Migrate as the owner; on PostgreSQL with ``HOTRO_DB_APP_ROLE`` in ``env``, grant that role
+    (``hotro migrate`` does both, as an operator runs it)."""
     subprocess.run(
-        [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=cwd
+        [sys.executable, "-m", "hotro", "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=cwd
     )
+
+
+def as_owner(env: dict) -> dict:
+    """The environment of operator/test code against a server's database: the owner, no app role."""
+    return {k: v for k, v in env.items() if k != "HOTRO_DB_APP_ROLE"}
 
 
 def run_python(code: str, env: dict, cwd: Path, *args: str) -> str:
@@ -149,7 +159,8 @@ class ServerProcess:
         self.process = None
 
     def run_python(self, code: str, *args: str) -> str:
-        return run_python(code, self.env, self.tmp, *args)
+        """Test code against the server's database, as its owner (arranging rows, checking them)."""
+        return run_python(code, as_owner(self.env), self.tmp, *args)
 
     def start(self) -> ServerProcess:
         self.process = subprocess.Popen(
@@ -194,6 +205,8 @@ def serving(
     else:
         url, drop_database = database_url(tmp, db)
     port = free_port()
+    if url.startswith("postgres"):  # as production runs: an unprivileged role under Row-Level Security
+        env.setdefault("HOTRO_DB_APP_ROLE", APP_ROLE)
     server = ServerProcess(
         command(port), tmp, server_env(tmp, url, f"http://127.0.0.1:{port}", **env), port, name
     )

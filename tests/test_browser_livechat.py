@@ -41,7 +41,7 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("livechat-browser")
     site_port = free_port()
     site = f"http://127.0.0.1:{site_port}"
-    with serving(tmp, SETUP % {"password": PASSWORD, "site": site}, sqlite=True) as server:
+    with serving(tmp, SETUP % {"password": PASSWORD, "site": site}, db="livechat") as server:
         base, info = server.url, server.info
         pages = tmp / "site"
         pages.mkdir()

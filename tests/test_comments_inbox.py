@@ -329,6 +329,7 @@ def test_the_rest_api_creates_comments_inboxes(ws_a, owner_a):
 
 
 @pytest.mark.postgres
+@pytest.mark.db_owner  # switches to a role of its own
 def test_the_whole_flow_works_under_row_level_security(
     client, ws_a, ws_b, owner_a, django_capture_on_commit_callbacks
 ):

@@ -28,7 +28,7 @@ from hotro.conversations.models import Message
 from hotro.privacy import keys
 from hotro.privacy.rls import ensure_app_role, system_scope
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.db_owner]  # switches role itself
 
 
 @pytest.fixture

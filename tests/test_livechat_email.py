@@ -307,6 +307,7 @@ def test_automatic_mail_joins_for_agents_only_and_suspended_senders_are_quaranti
 
 @pytest.mark.postgres
 @pytest.mark.django_db
+@pytest.mark.db_owner  # switches to a role of its own
 def test_the_email_copy_and_the_email_reply_work_as_the_app_role(
     ws_a, owner_a, mailer, django_capture_on_commit_callbacks
 ):

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory, override_settings
 
+from conftest import as_db_owner
 from hotro.accounts.models import User
 from hotro.privacy import audit
 from hotro.privacy.audit import find_chain_problems, record, verify_chain
@@ -24,11 +25,12 @@ pytestmark = pytest.mark.django_db
 def as_dba():
     """What a database administrator could do: bypass the append-only trigger (PostgreSQL)."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        yield
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = origin")
+        with as_db_owner():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            yield
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = origin")
     else:
         yield
 

@@ -6,7 +6,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 
 from hotro.contacts.models import Contact
@@ -15,7 +15,7 @@ from hotro.privacy.models import AuditEvent, WorkspaceKey
 from hotro.privacy.rls import ScopeError, current_scope, ensure_app_role, scoped, system_scope, tenant_scope
 from hotro.tenancy.models import Membership, Team, Workspace
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.db_owner]  # creates roles and switches itself
 
 
 def test_it_finds_every_table_keyed_by_workspace():
@@ -141,7 +141,8 @@ def test_writing_into_another_workspace_is_refused(seeded, app_role):
         with tenant_scope(ws_a.pk):
             assert Team.objects.filter(workspace=ws_b).update(name="Renamed") == 0
             assert Team.objects.filter(workspace=ws_b).delete()[0] == 0
-            with pytest.raises(DatabaseError, match="row-level security"), tenant_scope(ws_a.pk):
+            # the same scope again costs nothing (no savepoint): the savepoint is asked for explicitly
+            with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
                 Team.objects.filter(workspace=ws_a).update(workspace=ws_b)
             Team.objects.create(workspace=ws_a, name="Support")
     assert set(Team.objects.filter(workspace=ws_b).values_list("name", flat=True)) == {"Sales"}
@@ -165,8 +166,10 @@ def test_the_audit_log_works_under_the_app_role(seeded, app_role):
     with as_role(app_role):
         with tenant_scope(ws_a.pk):
             event = audit.record(ws_a.pk, audit.CONTACT_VIEWED)
-            with pytest.raises(ValueError, match="No workspace"):  # ws_b is invisible here
+            with pytest.raises(ScopeError):  # another workspace's chain is out of reach here
                 audit.record(ws_b.pk, audit.CONTACT_VIEWED)
+        with pytest.raises(ValueError, match="No workspace"):  # ... and an unknown workspace has none
+            audit.record(uuid.uuid4(), audit.CONTACT_VIEWED)
         assert event.seq == 1
         assert AuditEvent.objects.count() == 0
         assert audit.verify_chain() == []  # runs in system scope

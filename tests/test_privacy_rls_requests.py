@@ -17,7 +17,7 @@ from hotro.contacts.models import Contact
 from hotro.conversations.models import Conversation
 from hotro.privacy.rls import ensure_app_role
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.db_owner]  # switches role itself
 
 
 @pytest.fixture

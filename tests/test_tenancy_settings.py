@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import as_the_application
 from hotro.privacy.models import AuditEvent
 from hotro.tenancy.models import Membership, Role, Team, TeamMember
 
@@ -194,19 +195,14 @@ def test_mfa_required_workspace_forces_totp_activation(client, owner_a):
 # --- PostgreSQL Row-Level Security: the pages work as the application role ----------------------
 @pytest.fixture
 def as_app_role(db):
-    import uuid
-
+    """The PostgreSQL pass runs every test as the application role (conftest): check that premise."""
     from django.db import connection
 
-    from hotro.privacy.rls import ensure_app_role
-
-    role = f"hotro_app_tenancy_{uuid.uuid4().hex[:10]}"
-    ensure_app_role(role)
     with connection.cursor() as cursor:
-        cursor.execute(f'SET LOCAL ROLE "{role}"')
-    yield role
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")
+        cursor.execute("SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        role, is_super, bypasses = cursor.fetchone()
+    assert not is_super and not bypasses
+    return role
 
 
 @pytest.mark.postgres
@@ -219,7 +215,8 @@ def test_settings_and_invitations_work_under_row_level_security(
 
     from hotro.privacy import keys
 
-    assert Membership.objects.count() == 0  # outside any scope the application role sees nothing
+    with as_the_application():
+        assert Membership.objects.count() == 0  # outside any scope the application role sees nothing
     client.force_login(owner_a.user)
     page = client.get("/settings/alpha/members/")
     assert page.status_code == 200

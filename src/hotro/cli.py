@@ -12,6 +12,7 @@ import secrets
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 DEMO_SLUG = "demo"
 DEMO_OWNER_EMAIL = "owner@demo.hotro.local"
@@ -49,12 +50,14 @@ def generate_password(length: int = 20) -> str:
 
 
 def get_workspace(slug: str):
-    from hotro.tenancy.models import Workspace
+    from hotro.tenancy.access import workspace_by_slug
 
-    try:
-        return Workspace.objects.get(slug=slug)
-    except Workspace.DoesNotExist:
-        raise CommandFailed(f"There is no workspace {slug!r}. Check the slug, or create it first.") from None
+    workspace = workspace_by_slug(slug)
+    if workspace is None:
+        raise CommandFailed(
+            f"There is no workspace {slug!r}. `hotro workspaces` lists them; or create it first."
+        )
+    return workspace
 
 
 def run_migrate(verbosity: int = 1) -> None:
@@ -182,11 +185,30 @@ def announce_demo_email_inbox() -> None:
     say(f"  Mail to {receiving_address(inbox)} becomes a conversation in the demo workspace.")
 
 
+def collect_static() -> None:
+    """Copy the static files to STATIC_ROOT (compressed) where production's WhiteNoise serves them;
+    a lock keeps two ``hotro web`` starting on one machine from writing the same files at once."""
+    import fcntl
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    root = Path(settings.STATIC_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".collect.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
 def cmd_web(args: argparse.Namespace) -> None:
     setup_django()  # fail early, with a sentence, on bad settings
     import uvicorn
+    from django.conf import settings
 
     from hotro.config.logs import uvicorn_log_config
+
+    if not settings.WHITENOISE_USE_FINDERS:  # production: serve the collected files
+        collect_static()
 
     uvicorn.run(
         "hotro.config.asgi:application",
@@ -235,10 +257,30 @@ def cmd_email_idle(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
+    # Migrations run as the tables' owner (the user of DATABASE_URL), never as the application role,
+    # even when HOTRO_DB_APP_ROLE is exported for the other commands; the role then gets its grants.
+    app_role = os.environ.pop("HOTRO_DB_APP_ROLE", "")
     setup_django()
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("migrate", *args.options, interactive=False)
+    if app_role and connection.vendor == "postgresql":
+        from hotro.privacy.rls import ensure_app_role
+
+        ensure_app_role(app_role)
+        say(f"Row-Level Security policies installed; role {app_role!r} may read and write the tables.")
+
+
+def cmd_workspaces(args: argparse.Namespace) -> None:
+    setup_django()
+    from hotro.tenancy.access import all_workspaces
+
+    found = all_workspaces()
+    if not found:
+        say("There is no workspace yet: `hotro createworkspace SLUG --owner EMAIL` creates one.")
+    for workspace in found:
+        say(f"{workspace.slug}\t{workspace.name}\t{workspace.language}\t{workspace.created_at:%Y-%m-%d}")
 
 
 def cmd_manage(args: argparse.Namespace) -> None:
@@ -390,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", required=True, help="owner's e-mail address")
     p.add_argument("--name", help="display name (default: from the slug)")
     p.add_argument("--password", help="owner's password (default: generated and printed once)")
+
+    add("workspaces", cmd_workspaces, "List the workspaces (slug, name, language, created).")
 
     p = add("createtoken", cmd_createtoken, "Create an API token for a workspace; prints it once.")
     p.add_argument("slug")

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hotro.privacy.rls import in_workspace
 from hotro.tenancy.access import require_admin
 from hotro.tenancy.models import Membership, Role
 
@@ -57,6 +58,7 @@ def _audit(workspace_id, action: str, token: ApiToken, actor: Membership | None)
     )
 
 
+@in_workspace("workspace")
 def create_token(workspace, name: str = "", created_by: Membership | None = None) -> tuple[ApiToken, str]:
     """A new token and its plaintext (show it once; it cannot be recovered).  Trusted: no role check."""
     name = (name or "").strip()[:120] or _("API token")
@@ -103,7 +105,7 @@ def check_create_token(actor: Membership, name: str = "") -> tuple[ApiToken, str
     return create_token(actor.workspace, name, created_by=actor)
 
 
-@transaction.atomic
+@in_workspace("token", atomic=True)
 def revoke_token(token: ApiToken, revoked_by: Membership | None = None) -> ApiToken:
     """Revoke at once (idempotent); the service member is deactivated, its history kept."""
     token = ApiToken.objects.select_for_update().get(pk=token.pk)

@@ -34,3 +34,22 @@ def uvicorn_log_config() -> dict:
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("strip_query")
     return config
+
+
+class StderrHandler(logging.StreamHandler):
+    """A StreamHandler writing to whatever ``sys.stderr`` is when a record is emitted (not the stream
+    of the moment logging was configured: that one may have been closed since, e.g. by a test
+    runner capturing output)."""
+
+    def __init__(self, level=logging.NOTSET):
+        logging.Handler.__init__(self, level)
+
+    @property
+    def stream(self):
+        import sys
+
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.setStream; the current stderr is always used
+        pass

@@ -7,6 +7,8 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from hotro.privacy.rls import in_workspace
+
 from .models import Inbox, InboxHealth
 
 # Avoid writing the inbox row on every successful send of a busy inbox.
@@ -14,6 +16,7 @@ OK_REFRESH = timedelta(seconds=60)
 MAX_ERROR_LENGTH = 1000
 
 
+@in_workspace("inbox")
 def mark_inbox_ok(inbox: Inbox) -> bool:
     """Record a success: health ``ok`` and ``last_success_at``.  Returns whether the row changed.
 
@@ -33,6 +36,7 @@ def mark_inbox_ok(inbox: Inbox) -> bool:
     return bool(changed)
 
 
+@in_workspace("inbox")
 def mark_inbox_error(inbox: Inbox, message: str, permanent: bool, code: str = "") -> None:
     """Record a failure in plain words (and the ConnectorError ``code``, e.g. ``reconnect``).
     Permanent errors flag the inbox ``needs_attention``; transient ones ``degraded`` (never

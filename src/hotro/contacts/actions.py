@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.db import transaction
 
 from hotro.privacy import blind
+from hotro.privacy.rls import in_workspace
 
 from .models import Contact, ContactIdentity
 
 
+@in_workspace("workspace_id")
 def find_identity(workspace_id, channel: str, address: str) -> ContactIdentity | None:
     """The identity for ``channel``/``address``; candidates by blind index, confirmed by decrypting."""
     idx = blind.address_index(workspace_id, channel, address)
@@ -32,6 +34,7 @@ def _normal(channel: str, address: str) -> str:
 LOOK_UP = object()  # do_resolve_contact(found=...) default: look the identity up
 
 
+@in_workspace("workspace_id")
 def do_resolve_contact(
     workspace_id,
     *,
@@ -61,6 +64,7 @@ def do_resolve_contact(
     return identity, True
 
 
+@in_workspace("contact")
 def fill_contact(contact, *, name: str = "", email: str = "", phone: str = "") -> None:
     """Fill the contact's empty name / e-mail / phone (with their blind indexes); never overwrite."""
     changed = []
@@ -165,7 +169,7 @@ def check_update_contact(member, contact: Contact, **changes) -> Contact:
     return do_update_contact(contact, actor=member, **cleaned)
 
 
-@transaction.atomic
+@in_workspace("contact", atomic=True)
 def do_update_contact(contact: Contact, *, actor=None, **changes) -> Contact:
     """Write the changed fields and their blind indexes; audit ``contact.updated`` (field names only)."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)

@@ -6,9 +6,8 @@ holds no address in clear.
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from hotro.privacy import blind
+from hotro.privacy.rls import in_workspace
 
 from .actions import _normal
 from .models import Suppression
@@ -24,11 +23,12 @@ def _matches(workspace_id, channel: str, address: str):
     ]
 
 
+@in_workspace("workspace_id")
 def is_suppressed(workspace_id, channel: str, address: str) -> bool:
     return bool(address) and bool(_matches(workspace_id, channel, address))
 
 
-@transaction.atomic
+@in_workspace("workspace_id", atomic=True)
 def do_suppress(workspace_id, channel: str, address: str, reason: str) -> Suppression:
     """Add ``address`` (idempotent: an existing entry is returned unchanged)."""
     existing = _matches(workspace_id, channel, address)
@@ -43,7 +43,7 @@ def do_suppress(workspace_id, channel: str, address: str, reason: str) -> Suppre
     )
 
 
-@transaction.atomic
+@in_workspace("workspace_id", atomic=True)
 def do_unsuppress(workspace_id, channel: str, address: str) -> int:
     matches = _matches(workspace_id, channel, address)
     for s in matches:

@@ -17,6 +17,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from hotro.conversations import keyset
 from hotro.conversations.models import Conversation, Direction, Message, Status, Tag
 from hotro.privacy.masking import visible_contact_fields
+from hotro.privacy.rls import in_workspace
 
 PAGE_SIZE = 25
 SNIPPET_CHARS = 120
@@ -125,6 +126,7 @@ def apply_filters(member, qs, filters: Filters):
     return qs
 
 
+@in_workspace("member")
 def count_views(member) -> dict[str, int]:
     """The count of every view in ONE aggregate query."""
     open_ = Q(status=Status.OPEN)
@@ -193,6 +195,7 @@ def snippet_of(text: str | None) -> str:
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
 
 
+@in_workspace("member")
 def fetch_page(member, filters: Filters, cursor: str = "", page_size: int = PAGE_SIZE) -> Page:
     qs = apply_filters(member, base_queryset(member), filters)
     position = decode_cursor(cursor)

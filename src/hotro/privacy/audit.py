@@ -45,6 +45,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .models import AuditEvent
+from .rls import in_workspace
 
 GENESIS_HASH = "0" * 64
 
@@ -159,6 +160,7 @@ def _lock_workspace(workspace_id) -> None:
         raise ValueError(f"No workspace {workspace_id}: the audit event cannot be recorded.")
 
 
+@in_workspace("workspace_id")
 def record(
     workspace_id,
     action: str,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from . import crypto
 from .kek import get_kek
 from .models import KeyPurpose, WorkspaceKey
+from .rls import workspace_scope
 
 CACHE_SECONDS = int(getattr(settings, "HOTRO_KEY_CACHE_SECONDS", 60))
 LEGACY_INDEX_BITS = 32  # index keys created before bit lengths were planned
@@ -39,7 +40,7 @@ def _context(workspace_id, purpose: str, version: int) -> bytes:
 
 def create_key(workspace_id, purpose: str = KeyPurpose.DATA) -> WorkspaceKey:
     """Create the next key version for ``purpose`` and make it the active one."""
-    with transaction.atomic():
+    with workspace_scope(workspace_id), transaction.atomic():
         last = (
             WorkspaceKey.objects.select_for_update()
             .filter(workspace_id=workspace_id, purpose=purpose)
@@ -68,7 +69,9 @@ def create_key(workspace_id, purpose: str = KeyPurpose.DATA) -> WorkspaceKey:
 
 def ensure_workspace_keys(workspace_id) -> None:
     for purpose in (KeyPurpose.DATA, KeyPurpose.INDEX):
-        if not WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose).exists():
+        with workspace_scope(workspace_id):
+            exists = WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose).exists()
+        if not exists:
             create_key(workspace_id, purpose)
 
 
@@ -91,7 +94,8 @@ def _load(workspace_id, purpose: str, version: int) -> bytes:
     hit = _cache.get(ck)
     if hit and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    row = WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose, version=version).first()
+    with workspace_scope(workspace_id):
+        row = WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose, version=version).first()
     if row is None:
         raise crypto.DecryptionError(f"No {purpose} key version {version} for this workspace.")
     if row.destroyed_at is not None:
@@ -108,11 +112,12 @@ def active_version(workspace_id, purpose: str = KeyPurpose.DATA) -> int:
     hit = _active.get(wid) if purpose == KeyPurpose.DATA else None
     if hit and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    row = (
-        WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose, is_active=True)
-        .values_list("version", "destroyed_at")
-        .first()
-    )
+    with workspace_scope(workspace_id):
+        row = (
+            WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=purpose, is_active=True)
+            .values_list("version", "destroyed_at")
+            .first()
+        )
     if row is None:
         create_key(workspace_id, purpose)
         return active_version(workspace_id, purpose)
@@ -163,11 +168,12 @@ def index_bits(workspace_id) -> int:
     if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
     version = active_version(workspace_id, KeyPurpose.INDEX)
-    bits = (
-        WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=KeyPurpose.INDEX, version=version)
-        .values_list("bidx_bits", flat=True)
-        .first()
-    ) or LEGACY_INDEX_BITS
+    with workspace_scope(workspace_id):
+        bits = (
+            WorkspaceKey.objects.filter(workspace_id=workspace_id, purpose=KeyPurpose.INDEX, version=version)
+            .values_list("bidx_bits", flat=True)
+            .first()
+        ) or LEGACY_INDEX_BITS
     with _lock:
         _cache[ck] = (time.monotonic(), bits)
     return bits

@@ -26,16 +26,18 @@ Scoping.  Nothing is visible to the application role until a scope is set::
     def view(request, slug): ...
 
 Both open ``transaction.atomic()`` and use ``set_config(..., true)`` (``SET LOCAL`` semantics: gone at
-commit/rollback, so safe with transaction pooling).  Nesting a scope of the same workspace is fine;
-nesting a *different* workspace raises ``ScopeError``.  A ``tenant_scope`` inside a ``system_scope``
+commit/rollback, so safe with transaction pooling).  Nesting the scope already open costs nothing (no
+savepoint, no statement: code that needs a savepoint opens ``transaction.atomic()`` itself); nesting a
+*different* workspace raises ``ScopeError``.  A ``tenant_scope`` inside a ``system_scope``
 narrows to that workspace until it ends.  Things that must run in ``system_scope``: creating a workspace
 (its id is not yet a scope), finding a user's memberships across workspaces, deleting a user account.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import wraps
 
@@ -74,33 +76,47 @@ def _scope(kind: str, workspace_id, using: str):
             f"A scope for workspace {workspace_id} was opened inside the scope of workspace {outer[1]}; "
             "close the outer scope first."
         )
-    token = _current.set({**_current.get(), using: (kind, workspace_id)})
-    try:
-        if conn.vendor != "postgresql":
+    if outer == (kind, workspace_id):  # already in this very scope: nothing to set or restore
+        yield
+        return
+    if conn.vendor != "postgresql":
+        with _marked(kind, workspace_id, using):
             yield
-            return
-        with transaction.atomic(using=using):
-            with conn.cursor() as cursor:
-                if kind == "tenant":
-                    cursor.execute(
-                        "SELECT set_config('hotro.workspace_id', %s, true), "
-                        "set_config('hotro.bypass_rls', 'off', true)",
-                        [str(workspace_id)],
-                    )
-                else:
-                    cursor.execute("SELECT set_config('hotro.bypass_rls', 'on', true)")
+        return
+    with transaction.atomic(using=using):
+        # The mark ends before the atomic block does: callbacks run on commit (event publishing) see
+        # no scope and open their own, since the database setting is gone by then.
+        with _marked(kind, workspace_id, using):
+            if kind == "tenant":
+                _set(conn, str(workspace_id), "off")
+            else:
+                _set(conn, None, "on")
             yield
             # On success restore the outer settings (an enclosing transaction may go on); on error the
             # rollback (of the savepoint or the transaction) restores them.
-            if (kind, workspace_id) != outer:
-                tenant = str(outer[1]) if outer and outer[0] == "tenant" else ""
-                bypass = "on" if outer and outer[0] == "system" else "off"
-                with conn.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('hotro.workspace_id', %s, true), "
-                        "set_config('hotro.bypass_rls', %s, true)",
-                        [tenant, bypass],
-                    )
+            _set(
+                conn,
+                str(outer[1]) if outer and outer[0] == "tenant" else "",
+                "on" if outer and outer[0] == "system" else "off",
+            )
+
+
+def _set(conn, tenant: str | None, bypass: str) -> None:
+    with conn.cursor() as cursor:
+        if tenant is None:
+            cursor.execute("SELECT set_config('hotro.bypass_rls', 'on', true)")
+        else:
+            cursor.execute(
+                "SELECT set_config('hotro.workspace_id', %s, true), set_config('hotro.bypass_rls', %s, true)",
+                [tenant, bypass],
+            )
+
+
+@contextmanager
+def _marked(kind: str, workspace_id, using: str):
+    token = _current.set({**_current.get(), using: (kind, workspace_id)})
+    try:
+        yield
     finally:
         _current.reset(token)
 
@@ -115,6 +131,46 @@ def tenant_scope(workspace_id, using: str = DEFAULT_DB_ALIAS):
 def system_scope(using: str = DEFAULT_DB_ALIAS):
     """Make every workspace's rows visible: only for code that legitimately crosses workspaces."""
     return _scope("system", None, using)
+
+
+def workspace_scope(workspace_id, using: str = DEFAULT_DB_ALIAS):
+    """The scope for work on one workspace's rows: nothing new inside that workspace's scope or the
+    system scope (which already sees it), ``tenant_scope(workspace_id)`` anywhere else.  For code
+    that is handed a workspace id by a trusted caller (keys, blind indexes, domain actions)."""
+    scope = current_scope(using)
+    if scope is not None and (scope[0] == "system" or scope[1] == str(workspace_id)):
+        return nullcontext()
+    return tenant_scope(workspace_id, using)
+
+
+def workspace_id_of(value):
+    """The workspace id of a Workspace, of a row with ``workspace_id``, or ``value`` itself (an id)."""
+    if getattr(getattr(value, "_meta", None), "model_name", None) == "workspace":
+        return value.pk
+    return getattr(value, "workspace_id", value)
+
+
+def in_workspace(argument: str, *, atomic: bool = False):
+    """Decorator for trusted actions handed a workspace's object: run in ``workspace_scope`` of the
+    workspace of ``argument`` (a Workspace, a row with ``workspace_id``, or an id), inside
+    ``transaction.atomic()`` too when ``atomic``.  Callers already in that scope pay nothing."""
+
+    def decorate(func):
+        params = list(inspect.signature(func).parameters)
+        position = params.index(argument)
+
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            value = args[position] if len(args) > position else kwargs[argument]
+            with workspace_scope(workspace_id_of(value)):
+                if not atomic:
+                    return func(*args, **kwargs)
+                with transaction.atomic():
+                    return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def scoped(workspace_id_getter):

@@ -17,6 +17,7 @@ import nh3
 from django.db.models import Exists, OuterRef, QuerySet
 
 from . import blind
+from .rls import in_workspace
 
 MAX_QUERY_WORDS = 16
 
@@ -118,6 +119,7 @@ def _contacts(workspace_id):
     return Contact.objects.filter(workspace_id=workspace_id)
 
 
+@in_workspace("workspace_id")
 def find_contacts_by_email(workspace_id, email: str, queryset: QuerySet | None = None) -> list:
     """Contacts whose e-mail equals ``email`` (case and surrounding spaces ignored)."""
     if not email or not email.strip():
@@ -128,6 +130,7 @@ def find_contacts_by_email(workspace_id, email: str, queryset: QuerySet | None =
     return [c for c in candidates if c.email and blind.normalize_email(c.email) == wanted]
 
 
+@in_workspace("workspace_id")
 def find_contacts_by_phone(
     workspace_id, phone: str, region: str = "VN", queryset: QuerySet | None = None
 ) -> list:
@@ -152,6 +155,7 @@ def normalize_address(channel: str, address: str, region: str = "VN") -> str:
     return address.strip()
 
 
+@in_workspace("workspace_id")
 def find_identities(workspace_id, channel: str, address: str) -> list:
     """Contact identities on ``channel`` with ``address`` (e-mail and phone in any spelling)."""
     from hotro.contacts.models import ContactIdentity
@@ -167,6 +171,7 @@ def find_identities(workspace_id, channel: str, address: str) -> list:
     return [i for i in candidates if i.address and normalize_address(channel, i.address) == wanted]
 
 
+@in_workspace("workspace_id")
 def find_contacts_by_identity(workspace_id, channel: str, address: str) -> list:
     """Distinct contacts owning an identity ``channel``/``address``."""
     seen = {}
@@ -175,6 +180,7 @@ def find_contacts_by_identity(workspace_id, channel: str, address: str) -> list:
     return list(seen.values())
 
 
+@in_workspace("workspace_id")
 def find_contacts_by_phone_anywhere(workspace_id, phone: str, region: str = "VN") -> list:
     """Contacts with this phone number on file or as a ``phone`` channel identity."""
     found = {c.pk: c for c in find_contacts_by_phone(workspace_id, phone, region)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from .models import Membership, Role
+from .models import Membership, Role, Workspace
 
 
 class AccessDenied(PermissionDenied):
@@ -79,3 +79,19 @@ def access_team(member: Membership, pk):
     from .models import Team
 
     return access_object(member, Team.objects.all(), pk)
+
+
+def workspace_by_slug(slug: str) -> Workspace | None:
+    """An operator's lookup (command line): the workspace named ``slug``, across all workspaces."""
+    from hotro.privacy.rls import system_scope
+
+    with system_scope():
+        return Workspace.objects.filter(slug=slug).first()
+
+
+def all_workspaces() -> list[Workspace]:
+    """Every workspace, oldest first (operator commands)."""
+    from hotro.privacy.rls import system_scope
+
+    with system_scope():
+        return list(Workspace.objects.order_by("created_at", "slug"))

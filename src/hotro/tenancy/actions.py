@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from hotro.privacy.keys import ensure_workspace_keys
-from hotro.privacy.rls import system_scope
+from hotro.privacy.rls import in_workspace, system_scope
 
 from .access import AccessDenied, require_admin
 from .models import Membership, Role, Team, TeamMember, Workspace
@@ -94,7 +94,7 @@ def check_update_workspace(actor: Membership, *, ip=None, **changes) -> Workspac
     return do_update_workspace(workspace, actor=actor, ip=ip, **changes)
 
 
-@transaction.atomic
+@in_workspace("workspace", atomic=True)
 def do_update_workspace(
     workspace: Workspace, *, actor: Membership | None = None, ip=None, **changes
 ) -> Workspace:
@@ -136,6 +136,7 @@ def _announce_membership_change(target: Membership, reason: str) -> None:
     )
 
 
+@in_workspace("workspace")
 def do_add_member(workspace: Workspace, user, role: str = Role.AGENT, display_name: str = "") -> Membership:
     return Membership.objects.create(workspace=workspace, user=user, role=role, display_name=display_name)
 
@@ -164,7 +165,7 @@ def check_change_role(actor: Membership, target: Membership, role: str, *, ip=No
     return do_change_role(target, role, actor=actor, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("target", atomic=True)
 def do_change_role(target: Membership, role: str, *, actor: Membership | None = None, ip=None) -> Membership:
     """Change a member's role; refuses to leave the workspace without an active owner."""
     owners = _lock_owners(target.workspace_id)
@@ -196,7 +197,7 @@ def check_remove_member(actor: Membership, target: Membership, *, ip=None) -> Me
     return do_remove_member(target, actor=actor, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("target", atomic=True)
 def do_remove_member(target: Membership, *, actor: Membership | None = None, ip=None) -> Membership:
     """Deactivate a membership (history keeps pointing at it) and drop its team memberships."""
     owners = _lock_owners(target.workspace_id)
@@ -234,6 +235,7 @@ def check_create_team(actor: Membership, name: str, *, ip=None) -> Team:
     return do_create_team(actor.workspace, _team_name(name), actor=actor, ip=ip)
 
 
+@in_workspace("workspace")
 def do_create_team(workspace: Workspace, name: str, *, actor: Membership | None = None, ip=None) -> Team:
     try:
         with transaction.atomic():
@@ -249,6 +251,7 @@ def check_rename_team(actor: Membership, team: Team, name: str, *, ip=None) -> T
     return do_rename_team(team, _team_name(name), actor=actor, ip=ip)
 
 
+@in_workspace("team")
 def do_rename_team(team: Team, name: str, *, actor: Membership | None = None, ip=None) -> Team:
     if team.name == name:
         return team
@@ -269,7 +272,7 @@ def check_delete_team(actor: Membership, team: Team, *, ip=None) -> None:
     do_delete_team(team, actor=actor, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("team", atomic=True)
 def do_delete_team(team: Team, *, actor: Membership | None = None, ip=None) -> None:
     audit(team.workspace_id, "team.deleted", actor=actor, object_type="team", object_id=team.pk, ip=ip)
     team.delete()
@@ -282,7 +285,7 @@ def check_add_team_member(actor: Membership, team: Team, member: Membership, *, 
     return do_add_team_member(team, member, actor=actor, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("team", atomic=True)
 def do_add_team_member(
     team: Team, member: Membership, *, actor: Membership | None = None, ip=None
 ) -> TeamMember:
@@ -307,7 +310,7 @@ def check_remove_team_member(actor: Membership, team: Team, member: Membership, 
     do_remove_team_member(team, member, actor=actor, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("team", atomic=True)
 def do_remove_team_member(
     team: Team, member: Membership, *, actor: Membership | None = None, ip=None
 ) -> None:

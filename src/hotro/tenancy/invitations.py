@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from hotro.privacy.blind import email_index, normalize_email
-from hotro.privacy.rls import system_scope, tenant_scope
+from hotro.privacy.rls import in_workspace, system_scope, tenant_scope
 
 from .access import AccessDenied, require_admin
 from .actions import audit
@@ -104,7 +104,7 @@ def check_invite(actor: Membership, email: str, role: str, *, ip=None) -> Invita
     return do_invite(actor, email, role, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("actor", atomic=True)
 def do_invite(actor: Membership, email: str, role: str, *, ip=None) -> Invitation:
     """Create the invitation and e-mail its link after commit; audited as ``member.invited``."""
     email = normalize_email(email)
@@ -137,7 +137,7 @@ def check_resend_invitation(actor: Membership, invitation: Invitation, *, ip=Non
     return do_resend_invitation(invitation, actor=actor, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("invitation", atomic=True)
 def do_resend_invitation(invitation: Invitation, *, actor: Membership | None = None, ip=None) -> Invitation:
     """A fresh token and expiry (the old link stops working), and the e-mail again."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -160,7 +160,7 @@ def check_revoke_invitation(actor: Membership, invitation: Invitation, *, ip=Non
     return do_revoke_invitation(invitation, actor=actor, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("invitation", atomic=True)
 def do_revoke_invitation(invitation: Invitation, *, actor: Membership | None = None, ip=None) -> Invitation:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.revoked_at or invitation.accepted_at:

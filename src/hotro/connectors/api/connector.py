@@ -10,6 +10,8 @@ import json
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hotro.privacy.rls import in_workspace
+
 from ..base import (
     Connector,
     ConnectorError,
@@ -135,6 +137,7 @@ class ApiConnector(Connector):
             )
         ]
 
+    @in_workspace("delivery")
     def send(self, delivery) -> DeliveryResult:
         inbox = delivery.inbox
         url = (inbox.settings or {}).get("webhook_url")

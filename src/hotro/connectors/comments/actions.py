@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotro.privacy import audit, blind, crypto, keys
-from hotro.privacy.rls import tenant_scope
+from hotro.privacy.rls import in_workspace, tenant_scope
 from hotro.tenancy.access import require_admin
 
 from . import policy
@@ -212,6 +212,7 @@ def _find_parent(product, parent_id: str, author: str) -> Comment:
     return root
 
 
+@in_workspace("inbox")
 def do_add_product(inbox, product_id: str, url: str, title: str) -> Product:
     try:
         with transaction.atomic():
@@ -222,7 +223,7 @@ def do_add_product(inbox, product_id: str, url: str, title: str) -> Product:
         return Product.objects.get(inbox=inbox, external_id=product_id)
 
 
-@transaction.atomic
+@in_workspace("inbox", atomic=True)
 def do_post_comment(
     inbox,
     product: Product,
@@ -327,6 +328,7 @@ def check_vote(inbox, claims, comment_id: str) -> tuple[int, bool]:
         return do_vote(comment, voter)
 
 
+@in_workspace("comment")
 def do_vote(comment: Comment, voter_key: str) -> tuple[int, bool]:
     try:
         with transaction.atomic():
@@ -364,7 +366,7 @@ def check_moderate(member, comment: Comment, status: str, *, ip=None) -> Comment
     return do_moderate(member, comment, status, ip=ip)
 
 
-@transaction.atomic
+@in_workspace("comment", atomic=True)
 def do_moderate(member, comment: Comment, status: str, *, ip=None) -> Comment:
     """Set a comment's status and append an audit event (same transaction).  Publishing a reply
     publishes nothing else; a comment taken out of spam reaches the agent inbox if it belongs there."""
@@ -406,7 +408,7 @@ def business_name(inbox) -> str:
     return name
 
 
-@transaction.atomic
+@in_workspace("root", atomic=True)
 def do_publish_business_reply(root: Comment, message) -> Comment:
     """Publish an agent's reply under the business's name below ``root``.  Idempotent on the
     message (a retried delivery publishes once).  A pending question is published with it (the

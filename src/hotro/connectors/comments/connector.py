@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
+from hotro.privacy.rls import in_workspace
+
 from ..base import Connector, ConnectorError, DeliveryResult, InboundMessage, MalformedEvent
 
 KEY = "comments"
@@ -68,11 +70,12 @@ class CommentsConnector(Connector):
             )
         ]
 
+    @in_workspace("delivery")
     def send(self, delivery) -> DeliveryResult:
         from hotro.privacy.rls import tenant_scope
 
-        message = delivery.message
         with tenant_scope(delivery.workspace_id):
+            message = delivery.message
             root = find_root(message.conversation)
             if root is None:
                 raise ConnectorError(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from hotro.privacy.rls import in_workspace
+
 from ..base import Connector, DeliveryResult
 from .inbound import decode_raw, to_inbound
 
@@ -30,6 +32,7 @@ class EmailConnector(Connector):
 
         return receive_email(inbox, message)
 
+    @in_workspace("delivery")
     def send(self, delivery) -> DeliveryResult:
         from .outbound import build_email, send_mail
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from hotro.contacts.actions import LOOK_UP, do_resolve_contact
 from hotro.contacts.models import ContactIdentity, IdentityStatus
 from hotro.privacy.audit import record
+from hotro.privacy.rls import in_workspace
 from hotro.realtime.events import send_event_on_commit
 
 from ..scheduling import enqueue_on_commit
@@ -171,7 +172,10 @@ def find_confirmation(token: str) -> Confirmation:
         raise ConfirmationInvalid(
             _("This confirmation link is not valid. Write to us again to get a new one.")
         ) from None
-    confirmation = Confirmation.objects.select_related("identity", "inbox").filter(pk=pk).first()
+    from hotro.privacy.rls import system_scope
+
+    with system_scope():  # the workspace is known only once the signed id has found the row
+        confirmation = Confirmation.objects.select_related("identity", "inbox").filter(pk=pk).first()
     if confirmation is None or confirmation.token_hash != hashlib.sha256(token.encode()).hexdigest():
         raise ConfirmationInvalid(
             _("This confirmation link is not valid. Write to us again to get a new one.")
@@ -197,7 +201,7 @@ def confirm(token: str) -> int:
         return release(confirmation.identity, reason="customer_confirmed")
 
 
-@transaction.atomic
+@in_workspace("identity", atomic=True)
 def release(identity: ContactIdentity, *, actor=None, reason: str = "admin_released") -> int:
     """Make the identity active and pass its held mail into conversations, oldest first."""
     from .process import receive_email

@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hotro.privacy.rls import workspace_scope
+
 from .. import http
 from ..base import ConnectorError
 from ..models import Inbox
@@ -91,7 +93,8 @@ def _refused(error: str) -> ConnectorError:
 def refresh(inbox: Inbox, *, force: bool = False) -> str:
     cfg = load_settings(inbox)
     refusal = None
-    with transaction.atomic():
+    # the scope and the transaction end together, before a refusal is raised: it stays remembered
+    with workspace_scope(inbox.workspace_id), transaction.atomic():
         locked = Inbox.objects.select_for_update().get(pk=inbox.pk)
         creds = dict(locked.credentials or {})
         if not force and not needs_refresh(creds):  # another process refreshed it meanwhile

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from hotro.conversations.models import Conversation
 from hotro.privacy import blind, keys
+from hotro.privacy.rls import in_workspace
 
 from .headers import normalize_message_id
 from .models import KnownMessageId, Participant
@@ -105,10 +106,12 @@ def add_participants(conversation, addresses, *, exclude: set[str] = frozenset()
     return Participant.objects.bulk_create(rows, ignore_conflicts=True) if rows else []
 
 
+@in_workspace("conversation")
 def participants_of(conversation) -> list[Participant]:
     return list(Participant.objects.filter(conversation=conversation).order_by("created_at", "id"))
 
 
+@in_workspace("conversation")
 def is_participant(conversation, address: str) -> bool:
     email = (address or "").strip().lower()
     if not email:

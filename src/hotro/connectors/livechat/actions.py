@@ -24,7 +24,7 @@ from hotro.conversations.actions import do_receive_message
 from hotro.conversations.actions.history import record as record_history
 from hotro.conversations.models import Conversation, Direction, Message, MessageStatus, Status
 from hotro.privacy import blind
-from hotro.privacy.rls import tenant_scope
+from hotro.privacy.rls import in_workspace, tenant_scope
 from hotro.realtime.events import send_event_on_commit
 
 from ..base import InboundMessage
@@ -99,6 +99,7 @@ def current_conversation(visitor: Visitor) -> Conversation | None:
     )
 
 
+@in_workspace("inbox")
 def do_visitor_message(
     inbox, visitor: Visitor, claims: VisitorClaims, text: str, *, client_id: str, attachments=()
 ):
@@ -133,6 +134,7 @@ def do_visitor_message(
     return message, created
 
 
+@in_workspace("inbox")
 def do_prechat(
     inbox,
     visitor: Visitor,
@@ -208,6 +210,7 @@ def visible_conversation(visitor: Visitor, conversation_id) -> Conversation:
     return Conversation.objects.get(pk=conversation_id)
 
 
+@in_workspace("visitor")
 def do_visitor_read(visitor: Visitor, conversation_id) -> int:
     """The visitor has seen the agents' messages of a conversation: mark them read; returns how many."""
     with tenant_scope(visitor.workspace_id), transaction.atomic():
@@ -252,6 +255,7 @@ def visitor_typing(visitor: Visitor, conversation_id, typing: bool) -> bool:
     return True
 
 
+@in_workspace("conversation")
 def agent_typing(member, conversation, typing: bool = True) -> None:
     """Show the visitor that an agent is typing (called by the agent UI; nothing stored)."""
     visitors.send_ephemeral(
@@ -265,6 +269,7 @@ def agent_typing(member, conversation, typing: bool = True) -> None:
     )
 
 
+@in_workspace("visitor")
 def do_csat(visitor: Visitor, conversation_id, rating, comment: str = "") -> CsatResponse:
     try:
         rating = int(rating)

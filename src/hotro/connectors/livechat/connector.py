@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from hotro.privacy.rls import tenant_scope
+from hotro.privacy.rls import in_workspace, tenant_scope
 from hotro.realtime.events import send_event_on_commit
 
 from ..base import Connector, ConnectorError, DeliveryResult
@@ -43,6 +43,7 @@ class LiveChatConnector(Connector):
 
         return receive_email(inbox, message)
 
+    @in_workspace("delivery")
     def send(self, delivery) -> DeliveryResult:
         from django.utils.translation import gettext as _
 

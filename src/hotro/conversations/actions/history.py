@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from hotro.privacy.rls import in_workspace
 from hotro.realtime.events import send_event_on_commit
 
 from ..models import Conversation, ConversationEvent
 
 
+@in_workspace("conversation")
 def record(conversation: Conversation, kind: str, actor=None, *, announce_it: bool = True, **data):
     """Append one history entry and (unless ``announce_it`` is false, for changes already announced
     as ``message.created``) emit ``conversation.<kind>`` after commit.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from hotro.privacy.rls import in_workspace
 from hotro.tenancy.access import require_writer
 from hotro.tenancy.models import Membership
 
@@ -30,7 +30,7 @@ def check_assign(member: Membership, conversation: Conversation, *, assignee=Non
     return do_assign(member, conversation, assignee=assignee, team=team, set_team=set_team)
 
 
-@transaction.atomic
+@in_workspace("conversation", atomic=True)
 def do_assign(actor, conversation: Conversation, *, assignee=None, team=None, set_team=False) -> Conversation:
     fields = []
     if conversation.assignee_id != (assignee.pk if assignee else None):
@@ -58,7 +58,7 @@ def check_change_status(member: Membership, conversation: Conversation, status: 
     return do_change_status(member, conversation, status, snooze_until=snooze_until)
 
 
-@transaction.atomic
+@in_workspace("conversation", atomic=True)
 def do_change_status(actor, conversation: Conversation, status: str, *, snooze_until: datetime | None = None):
     previous = conversation.status
     if previous == status and (status != Status.SNOOZED or conversation.snoozed_until == snooze_until):
@@ -82,7 +82,7 @@ def check_set_priority(member: Membership, conversation: Conversation, priority:
     return do_set_priority(member, conversation, priority)
 
 
-@transaction.atomic
+@in_workspace("conversation", atomic=True)
 def do_set_priority(actor, conversation: Conversation, priority: str):
     if conversation.priority != priority:
         previous, conversation.priority = conversation.priority, priority
@@ -103,7 +103,7 @@ def check_set_tags(member: Membership, conversation: Conversation, names: list[s
     return do_set_tags(member, conversation, sorted({normalize_tag(n) for n in names}))
 
 
-@transaction.atomic
+@in_workspace("conversation", atomic=True)
 def do_set_tags(actor, conversation: Conversation, names: list[str]):
     current = dict(ConversationTag.objects.filter(conversation=conversation).values_list("tag__name", "id"))
     added = [n for n in names if n not in current]
@@ -132,7 +132,7 @@ def check_merge(member: Membership, source: Conversation, target: Conversation):
     return do_merge(member, source, target)
 
 
-@transaction.atomic
+@in_workspace("source", atomic=True)
 def do_merge(actor, source: Conversation, target: Conversation) -> Conversation:
     """Move every message of ``source`` into ``target``; ``source`` is resolved and points at target.
 
@@ -173,7 +173,7 @@ def check_move(member: Membership, conversation: Conversation, inbox):
     return do_move(member, conversation, inbox)
 
 
-@transaction.atomic
+@in_workspace("conversation", atomic=True)
 def do_move(actor, conversation: Conversation, inbox) -> Conversation:
     if conversation.inbox_id != inbox.pk:
         previous = conversation.inbox_id

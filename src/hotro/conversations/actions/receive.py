@@ -10,6 +10,7 @@ from django.utils import timezone
 from hotro.connectors.base import InboundMessage
 from hotro.contacts.actions import do_resolve_contact
 from hotro.privacy import blind
+from hotro.privacy.rls import in_workspace
 from hotro.tenancy.models import Workspace
 
 from ..models import Attachment, Conversation, Direction, Message, MessageStatus, Status
@@ -19,6 +20,7 @@ OPEN_STATES = (Status.OPEN, Status.PENDING, Status.SNOOZED)
 MAX_MERGE_HOPS = 20  # merges are locked against cycles; this bounds the walk regardless
 
 
+@in_workspace("workspace_id")
 def allocate_number(workspace_id) -> int:
     """The next per-workspace conversation number (row-locked counter; call inside a transaction).
 
@@ -58,6 +60,7 @@ def find_open_conversation(inbox, contact, thread_id: str = "") -> Conversation 
     return qs.filter(contact=contact, status__in=OPEN_STATES).order_by("-last_activity_at").first()
 
 
+@in_workspace("inbox")
 def do_create_conversation(
     inbox, contact, *, subject: str = "", thread_id: str = "", actor=None
 ) -> Conversation:
@@ -95,6 +98,7 @@ def store_attachments(message: Message, attachments) -> None:
         )
 
 
+@in_workspace("inbox")
 def do_receive_message(
     inbox, inbound: InboundMessage, *, identity=None, conversation=None, checked: bool = False
 ) -> tuple[Message, bool]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotro.connectors.base import InboundAttachment
 from hotro.connectors.models import Delivery
 from hotro.privacy import blind
+from hotro.privacy.rls import in_workspace
 from hotro.tenancy.access import require_writer
 from hotro.tenancy.models import Membership
 
@@ -50,6 +50,7 @@ def check_send_reply(
     return do_send_reply(member, conversation, _clean_text(text), attachments, extra=extra)
 
 
+@in_workspace("conversation")
 def queue_outbound(
     conversation: Conversation, text: str, attachments=(), *, author=None, extra=None, now=None
 ) -> tuple[Message, Delivery]:
@@ -79,7 +80,7 @@ def queue_outbound(
     return message, delivery
 
 
-@transaction.atomic
+@in_workspace("conversation", atomic=True)
 def do_send_reply(
     member: Membership | None, conversation: Conversation, text: str, attachments=(), *, extra=None
 ) -> Message:
@@ -126,7 +127,7 @@ def check_add_note(member: Membership, conversation: Conversation, text: str) ->
     return do_add_note(member, conversation, _clean_text(text))
 
 
-@transaction.atomic
+@in_workspace("conversation", atomic=True)
 def do_add_note(member: Membership, conversation: Conversation, text: str) -> Message:
     message = Message.objects.create(
         workspace_id=conversation.workspace_id,

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hotro.privacy.keys import KeyDestroyed
 from hotro.privacy.rotation import reencrypt_workspace
-from hotro.tenancy.models import Workspace
+from hotro.tenancy.access import workspace_by_slug
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, slug, batch_size, no_progress, **options):
-        workspace = Workspace.objects.filter(slug=slug).first()
+        workspace = workspace_by_slug(slug)
         if workspace is None:
             raise CommandError(f"There is no workspace {slug!r}; check the name with `hotro workspaces`.")
         if batch_size < 1:

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from hotro.privacy.rotation import KeysInUse, retire_old_data_keys
-from hotro.tenancy.models import Workspace
+from hotro.tenancy.access import workspace_by_slug
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("slug", help="the workspace's short name")
 
     def handle(self, *args, slug, **options):
-        workspace = Workspace.objects.filter(slug=slug).first()
+        workspace = workspace_by_slug(slug)
         if workspace is None:
             raise CommandError(f"There is no workspace {slug!r}; check the name with `hotro workspaces`.")
         try:
