@@ -80,7 +80,7 @@ def test_messages_and_contacts_pages_are_complete(world_a):
 def test_a_bad_cursor_or_limit_is_refused(world_a):
     client = world_a.client()
     bad = client.get("/api/v1/conversations", {"cursor": "garbage!"})
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+    assert bad.status_code == 404 and bad.json()["code"] == "invalid_cursor"
     too_many = client.get("/api/v1/conversations", {"limit": 101})
     assert too_many.status_code == 422 and too_many.json()["code"] == "validation_error"
 

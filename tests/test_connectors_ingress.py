@@ -138,7 +138,9 @@ def test_it_keeps_malformed_events_with_the_reason(api_inbox, client):
     )
     first = RawEvent.objects.get(pk=bad_json.json()["id"])
     second = RawEvent.objects.get(pk=no_sender.json()["id"])
-    assert bad_json.status_code == no_sender.status_code == 200
+    # the API channel's sender is told at once (400: not JSON, 422: fields), and the body is kept
+    assert (bad_json.status_code, no_sender.status_code) == (400, 422)
+    assert bad_json.json()["code"] == no_sender.json()["code"] == "malformed"
     assert first.status == second.status == RawEventStatus.MALFORMED
     assert "not valid JSON" in first.error
     assert "external_id, email or phone" in second.error

@@ -170,6 +170,21 @@ def test_reply_with_attachment_then_download_streams_the_decrypted_file(client, 
     )
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain-form", "htmx"])
+def test_a_refused_upload_answers_422_with_the_stated_limit(client, owner_a, conv, settings, htmx):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.HOTRO_MAX_UPLOAD_BYTES = 1024 * 1024
+    login(client, owner_a)
+    page = client.get(url(conv)).content.decode()
+    assert "up to 1 MB each" in page  # the limit is stated before anyone tries
+    big = SimpleUploadedFile("ảnh.png", b"x" * (1024 * 1024 + 1), content_type="image/png")
+    response = client.post(url(conv, "reply/"), {"text": "Ảnh", "files": [big]}, headers=HTMX if htmx else {})
+    assert response.status_code == 422
+    assert "ảnh.png is larger than 1 MB; send a smaller file." in response.content.decode()
+    assert not Message.objects.filter(conversation=conv, direction=Direction.OUTBOUND).exists()
+
+
 def test_status_resolve_and_snooze_in_the_workspace_time_zone(client, owner_a, conv):
     login(client, owner_a)
     assert client.post(url(conv, "status/"), {"status": "resolved"}, headers=HTMX).status_code == 200

@@ -210,7 +210,7 @@ def test_attachments_are_sniffed_stored_encrypted_and_served_only_to_their_visit
         ).status_code
         == 400
     )
-    settings.HOTRO_WIDGET_MAX_UPLOAD_BYTES = 1000
+    settings.HOTRO_MAX_UPLOAD_BYTES = 1000
     big = SimpleUploadedFile("big.png", PNG + b"\x00" * 2000, content_type="image/png")
     assert (
         client.post(

@@ -19,6 +19,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
     422: "validation_error",
     429: "rate_limited",
 }
@@ -59,6 +60,9 @@ def register_handlers(api) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
+        body_error = getattr(request, "hotro_body_error", None)  # the body parser's own sentence
+        if body_error:
+            return error_response(400, "bad_request", body_error)
         return error_response(exc.status_code, CODES.get(exc.status_code, "error"), str(exc))
 
     @api.exception_handler(Http404)

@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
 from .auth import TokenAuth, TokenRateThrottle
+from .body import ObjectParser
 from .errors import register_handlers
 from .routers import contacts, conversations, inboxes, members
 
@@ -33,6 +34,7 @@ api = NinjaAPI(
     description=DESCRIPTION,
     urls_namespace="api_v1",
     auth=TokenAuth(),
+    parser=ObjectParser(),
     throttle=[TokenRateThrottle()],
     # validatorUrl None: Swagger UI would otherwise load a badge image from another origin.
     docs=LocalSwagger(settings={"validatorUrl": None, "persistAuthorization": False}),

@@ -2,8 +2,8 @@
 
 A cursor encodes the sort key of the last row of a page; the next page is every row strictly after
 it in the (total) order ``fields``, the last of which must be unique (the primary key).  Pages are
-stable under inserts elsewhere in the list, and each costs one indexed range query.  A cursor that
-does not decode is refused with 400 ``invalid_cursor``.
+stable under inserts elsewhere in the list, and each costs one indexed range query.  A cursor the
+API did not make names no page: 404 ``invalid_cursor`` (the request itself is well-formed).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ def decode_api_cursor(cursor: str, size: int) -> list:
     try:
         return decode_cursor(cursor, size)
     except InvalidCursor as exc:
-        raise ApiError(400, "invalid_cursor", "The cursor is not valid; start again without it.") from exc
+        raise ApiError(
+            404, "invalid_cursor", "There is no page at this cursor; start again without it."
+        ) from exc
 
 
 def paginate(queryset, *, fields: tuple[str, ...], descending: bool, cursor: str | None, limit: int):

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool, StrictInt
 
 from hotro.conversations.models import Priority, Status
 
@@ -22,7 +22,32 @@ class ValidationErrorOut(Error):
     errors: list[dict[str, Any]] = []
 
 
-ERRORS = {401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrorOut, 429: Error}
+ERRORS = {
+    400: Error,  # the body is not one JSON object (or holds NUL characters, or nests too deeply)
+    401: Error,
+    403: Error,
+    404: Error,
+    409: Error,
+    413: Error,  # the body is over the size limit (stated in the message)
+    422: ValidationErrorOut,
+    429: Error,
+}
+
+
+def _only_text(value):
+    """JSON has no date type: a date and time comes as ISO 8601 text, never as a number."""
+    if isinstance(value, datetime) or value is None:
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a date and time as ISO 8601 text, e.g. 2026-12-08T09:00:00+07:00")
+    return value
+
+
+# Declared types only: ``true``/``false`` for booleans (not "yes" or 1), whole numbers for integers
+# (not "25"), ISO 8601 text with a time zone for dates and times.
+Flag = StrictBool
+WholeNumber = StrictInt
+DateTimeText = Annotated[AwareDatetime, BeforeValidator(_only_text)]
 
 
 # --- members --------------------------------------------------------------------------------------
@@ -47,6 +72,7 @@ class InboxOut(Schema):
     id: UUID
     name: str
     channel: str
+    public_key: str = Field(description="The inbox's public id, used in its widget and webhook URLs.")
     is_active: bool
     health: str
     last_success_at: datetime | None
@@ -80,7 +106,7 @@ class LiveChatInboxIn(Schema):
     color: str = Field(default="#0f766e", max_length=7)
     greeting: dict[str, str] = Field(default_factory=dict, description='{"vi": "...", "en": "..."}')
     language: Literal["", "vi", "en"] = ""
-    identity_mandatory: bool = False
+    identity_mandatory: Flag = False
     privacy_notice_url: str = Field(default="", max_length=500)
 
 
@@ -99,21 +125,21 @@ class CommentsInboxIn(Schema):
         description="pending: every comment waits for review; publish: at once; "
         "publish_verified: at once for visitors your site verified.",
     )
-    comments_to_inbox: bool = Field(
+    comments_to_inbox: Flag = Field(
         default=False, description="Also turn plain comments (not only questions) into conversations."
     )
 
 
 class EmailServerIn(Schema):
     host: str = Field(max_length=255)
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: WholeNumber | None = Field(default=None, ge=1, le=65535)
     security: Literal["tls", "starttls", "none"] = "tls"
     username: str = Field(default="", max_length=320)
 
 
 class EmailImapIn(EmailServerIn):
     folders: list[str] = Field(default_factory=lambda: ["INBOX"], max_length=20)
-    mark_read: bool = Field(default=False, description="Mark fetched mail read on the server.")
+    mark_read: Flag = Field(default=False, description="Mark fetched mail read on the server.")
 
 
 class EmailOAuth2In(Schema):
@@ -145,30 +171,27 @@ class EmailInboxIn(Schema):
     from_name: str = Field(default="", max_length=200)
     from_address: str = Field(default="", max_length=320)
     signature: str = Field(default="", max_length=5000)
-    reopen_days: int | None = Field(
+    reopen_days: WholeNumber | None = Field(
         default=None, ge=0, description="null: always reopen; N: new conversation when resolved > N days ago."
     )
-    auto_ack: bool = False
+    auto_ack: Flag = False
     auto_ack_text: str = Field(default="", max_length=5000)
     trusted_authserv_id: str = Field(default="", max_length=255)
     business_domains: list[str] = Field(default_factory=list, max_length=20)
 
 
-class PlannedChannelInboxIn(Schema):
-    """Channels whose connectors are not available yet: each will get its own shape here."""
-
-    channel: Literal["facebook", "zalo", "youtube", "voice"]
-    name: str = Field(default="", max_length=200)
-
-
 InboxIn = Annotated[
-    ApiInboxIn | LiveChatInboxIn | CommentsInboxIn | EmailInboxIn | PlannedChannelInboxIn,
+    ApiInboxIn | LiveChatInboxIn | CommentsInboxIn | EmailInboxIn,
     Field(discriminator="channel"),
 ]
 
 
 class InboxCreated(InboxOut):
     webhook_secret: str = Field(description="Signing secret for webhooks to your system; shown only once.")
+    inbound_url: str = Field(
+        description="Where your system may POST signed customer messages (X-Hotro-Signature), "
+        "as an alternative to POST /api/v1/inboxes/{id}/inbound with a token."
+    )
 
 
 class LiveChatInboxCreated(InboxOut):
@@ -316,7 +339,10 @@ class AssignIn(Schema):
 
 class StatusIn(Schema):
     status: StatusName
-    snooze_until: datetime | None = None
+    snooze_until: DateTimeText | None = Field(
+        default=None,
+        description="Required for snoozed: ISO 8601 with a time zone, e.g. 2026-12-08T09:00:00+07:00.",
+    )
 
 
 class TagsIn(Schema):
@@ -333,3 +359,22 @@ class MoveIn(Schema):
 
 class PriorityIn(Schema):
     priority: PriorityName
+
+
+def inline_schema(model) -> dict:
+    """``model``'s JSON schema with its ``$defs`` written in place (for an OpenAPI ``requestBody``
+    that django-ninja does not validate itself)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)

@@ -28,6 +28,7 @@ def inbox(i) -> dict:
         "id": i.pk,
         "name": i.name,
         "channel": i.connector,
+        "public_key": i.public_key,
         "is_active": i.is_active,
         "health": i.health,
         "last_success_at": i.last_success_at,

@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from hotro.config.health import healthz
 
+handler400 = "hotro.config.limits.handler400"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),

@@ -17,7 +17,16 @@ class InvalidSignature(Exception):
 
 class MalformedEvent(ValueError):
     """A stored raw event cannot be understood (bad JSON, missing fields).  It is kept with status
-    ``malformed`` and this message (plain words, no payload content) for an admin; never retried."""
+    ``malformed`` and this message (plain words, no payload content) for an admin; never retried.
+    ``status``: how a sender who is told at once is answered (422: the fields are wrong)."""
+
+    status = 422
+
+
+class UnreadableEvent(MalformedEvent):
+    """Not even one JSON object (not JSON, not an object, NUL characters, nested too deeply)."""
+
+    status = 400
 
 
 class ConnectorError(Exception):
@@ -34,6 +43,19 @@ class ConnectorError(Exception):
         self.permanent = permanent
         self.code = code
         self.retry_after = retry_after
+
+
+MAX_ID = 255
+
+
+def storable_id(value) -> str:
+    """A provider id as hotro stores it: the id itself when it fits a 255-character column and holds
+    no control character (NUL cannot be stored at all), else ``sha256:<hex>`` of it.  The same input
+    always gives the same result, so idempotency on the id holds either way."""
+    value = str(value or "")
+    if len(value) <= MAX_ID and value.isprintable():
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass
@@ -86,6 +108,13 @@ class Connector:
     def event_id(self, request, payload: str) -> str:
         """The provider's id of this delivery, used to store it once.  Default: SHA-256 of the body."""
         return hashlib.sha256(payload.encode()).hexdigest()
+
+    def refusal(self, payload: str) -> MalformedEvent | None:
+        """Only channels whose senders can act on an error (the API channel): why ``payload`` cannot
+        be processed (a ``MalformedEvent``), or None.  A refused payload is kept as ``malformed`` and
+        answered with the refusal's ``status``; other channels answer 200 and keep malformed events
+        for an admin."""
+        return None
 
     def parse(self, raw_event) -> list[InboundMessage]:
         """Pure: turn a stored raw event into normalized messages.  No database, no network."""

@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
 
 from hotro.privacy.rls import system_scope, tenant_scope
 
-from .base import MalformedEvent
+from .base import MalformedEvent, storable_id
 from .leases import Claim, LeasedWork
 from .models import Inbox, RawEvent, RawEventStatus
 from .registry import get_connector
@@ -29,16 +29,18 @@ from .scheduling import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
-MAX_EVENT_ID = 255
 MAX_ERROR = 1000
 
 
 def normalize_event_id(event_id: str) -> str:
-    """Provider ids are opaque strings; ids too long for the column are replaced by their hash."""
-    event_id = str(event_id)
-    if len(event_id) <= MAX_EVENT_ID:
-        return event_id
-    return "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+    """Provider ids are opaque strings; ids the column cannot hold (too long, control characters)
+    are replaced by their hash (``base.storable_id``)."""
+    return storable_id(event_id)
+
+
+def malformed_event_id(payload: str) -> str:
+    """The id a refused payload is kept under (never its provider id: see the webhook view)."""
+    return "malformed:" + hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def accept_event(
@@ -141,9 +143,23 @@ RAW_EVENTS = LeasedWork(
 )
 
 
-def failure_text(exc: Exception) -> str:
+# The event's own content cannot be stored (a value the database refuses): retrying cannot help.
+PERMANENT_ERRORS = (DataError,)
+
+
+def failure_text(exc: Exception, *, final: bool = False) -> str:
     """What an admin sees for a failed attempt: a fixed sentence and the exception's class, never
-    its message (which may quote the payload: names, addresses, text)."""
+    its message (which may quote the payload: names, addresses, text).  ``final``: no retry follows."""
+    if isinstance(exc, PERMANENT_ERRORS):
+        return (
+            f"The event could not be stored ({type(exc).__name__}: a value the database refuses); "
+            "it is not retried automatically. An admin can retry it once the cause is fixed."
+        )
+    if final:
+        return (
+            f"Processing failed ({type(exc).__name__}) on every attempt; it is not retried "
+            "automatically any more. An admin can retry it."
+        )
     return f"Processing failed ({type(exc).__name__}); it is retried automatically."
 
 
@@ -209,9 +225,12 @@ def _finish(claim: Claim, status: str, error: str = "") -> str:
 
 
 def _fail(claim: Claim, exc: Exception) -> str:
-    """A transient failure: retry later with backoff, or give up (``dead``) after the last attempt."""
+    """A failure: retry later with backoff, or give up (``dead``) after the last attempt or at once
+    when the content itself cannot be stored; the stored sentence says which."""
     log.warning("raw event %s failed (attempt %s): %s", claim.pk, claim.attempts, type(exc).__name__)
-    return RAW_EVENTS.fail(claim, failure_text(exc)[:MAX_ERROR]).status
+    give_up = isinstance(exc, PERMANENT_ERRORS)
+    final = give_up or claim.attempts >= RAW_EVENTS.max_attempts
+    return RAW_EVENTS.fail(claim, failure_text(exc, final=final)[:MAX_ERROR], give_up=give_up).status
 
 
 def retry_raw_event(raw_event_id: str) -> bool:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from hotro.privacy.rls import system_scope, tenant_scope
 
 from .base import InvalidSignature
-from .ingress import accept_event
+from .ingress import accept_event, malformed_event_id
 from .models import Inbox
 from .registry import UnknownConnector, get_connector
 
@@ -66,5 +66,13 @@ def webhook(request, connector: str, inbox_key: str):
             log.warning("webhook signature rejected for inbox %s (%s so far)", inbox.pk, rejected_signatures)
             return _error(403, "invalid_signature", "The request signature is missing or does not match.")
         payload = request.body.decode("utf-8", errors="replace")
-        raw, created = accept_event(inbox, impl.event_id(request, payload), payload, kept_headers(request))
+        refused = impl.refusal(payload)
+        reason = str(refused) if refused is not None else ""
+        # a refused payload is kept under an id of its own: the corrected one, sent again with the
+        # same message id, is then new and not a "duplicate"
+        event_id = malformed_event_id(payload) if refused else impl.event_id(request, payload)
+        raw, created = accept_event(inbox, event_id, payload, kept_headers(request), malformed=reason)
+    if refused is not None:  # kept for an admin, and said at once to a sender who can act on it
+        body = {"id": str(raw.pk), "status": raw.status, "code": "malformed", "message": reason}
+        return JsonResponse(body, status=refused.status)
     return JsonResponse({"id": str(raw.pk), "status": raw.status, "duplicate": not created})

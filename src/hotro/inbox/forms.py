@@ -30,12 +30,17 @@ class MultipleFileField(forms.FileField):
             raise ValidationError(_("Attach at most %(n)s files to one message.") % {"n": MAX_FILES})
         cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
         for f in cleaned:
-            if f.size > settings.HOTRO_MAX_ATTACHMENT_BYTES:
+            if f.size > settings.HOTRO_MAX_UPLOAD_BYTES:
                 raise ValidationError(
                     _("%(name)s is larger than %(mb)s MB; send a smaller file.")
-                    % {"name": f.name, "mb": settings.HOTRO_MAX_ATTACHMENT_BYTES // (1024 * 1024)}
+                    % {"name": f.name, "mb": upload_limit_mb()}
                 )
         return cleaned
+
+
+def upload_limit_mb() -> str:
+    """The attachment limit for people's uploads, in MB, as shown in the composer and in refusals."""
+    return f"{settings.HOTRO_MAX_UPLOAD_BYTES / (1024 * 1024):g}"
 
 
 class ReplyForm(forms.Form):

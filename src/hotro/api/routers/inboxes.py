@@ -18,9 +18,11 @@ from ..schemas import (
     InboxIn,
     InboxOut,
     LiveChatInboxCreated,
+    inline_schema,
 )
 
 router = Router(tags=["inboxes"])
+INBOUND = inline_schema(InboundIn)  # the documented body of the inbound endpoint (read by the view)
 
 
 @router.get("", response={200: list[InboxOut], **ERRORS}, summary="List inboxes")
@@ -39,11 +41,7 @@ def get_inbox(request, inbox_id: str):
 
 @router.post(
     "",
-    response={
-        201: InboxCreated | LiveChatInboxCreated | CommentsInboxCreated | InboxOut,
-        400: ERRORS[403],
-        **ERRORS,
-    },
+    response={201: InboxCreated | LiveChatInboxCreated | CommentsInboxCreated | InboxOut, **ERRORS},
     summary="Create an inbox",
 )
 @workspace_scoped
@@ -56,15 +54,18 @@ def create_inbox(request, payload: InboxIn):
         return _create_comments_inbox(member, payload)
     if payload.channel == "email":
         return _create_email_inbox(member, payload)
-    if payload.channel != "api":
-        raise ApiError(400, "channel_unavailable", f"The {payload.channel} channel is not available yet.")
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+
+    from hotro.connectors.api import create_api_inbox
+
     try:
-        from hotro.connectors.api import create_api_inbox
-    except ImportError as exc:
-        raise ApiError(400, "channel_unavailable", "The api channel is not available yet.") from exc
-    inbox, secret = create_api_inbox(member.workspace, payload.name, payload.webhook_url)
+        inbox, secret = create_api_inbox(member.workspace, payload.name, payload.webhook_url)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", " ".join(exc.messages)) from None
     _audit_created(request, member, inbox)
-    return Status(201, {**serialize.inbox(inbox), "webhook_secret": secret})
+    inbound_url = f"{settings.PUBLIC_URL}/hooks/api/{inbox.public_key}/"
+    return Status(201, {**serialize.inbox(inbox), "webhook_secret": secret, "inbound_url": inbound_url})
 
 
 def _audit_created(request, member, inbox) -> None:
@@ -149,12 +150,20 @@ def _create_comments_inbox(member, payload):
 
 @router.post(
     "/{inbox_id}/inbound",
-    response={202: InboundAccepted, 400: ERRORS[403], **ERRORS},
+    response={202: InboundAccepted, **ERRORS},
     summary="Deliver a customer message into an API inbox",
-    description="Idempotent on `external_id`: sending the same message again answers `duplicate: true`.",
+    description="Idempotent on `external_id`: sending the same message again answers `duplicate: true`. "
+    "A body that is refused (400/422) is kept for the workspace's admins to inspect.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": inline_schema(InboundIn)}},
+        }
+    },
 )
 @workspace_scoped
-def inbound(request, inbox_id: str, payload: InboundIn):
+def inbound(request, inbox_id: str):
+    # The body is read here, not by ninja: a refused body must be kept (as a malformed raw event).
     inbox = access_inbox(request.auth.membership, inbox_id)
     if inbox.connector != "api":
         raise ApiError(400, "wrong_channel", "Messages can only be posted to inboxes of the api channel.")
@@ -163,8 +172,10 @@ def inbound(request, inbox_id: str, payload: InboundIn):
     from hotro.connectors.api import MalformedInbound, accept_api_inbound
 
     try:
-        raw_event, created = accept_api_inbound(inbox, payload.model_dump(mode="json"))
+        raw_event, created = accept_api_inbound(inbox, request.body)
     except MalformedInbound as exc:
         # answered, not raised: the malformed raw event is kept for admins (the transaction commits)
+        if exc.status == 400:
+            return error_response(400, "bad_request", str(exc))
         return error_response(422, "validation_error", str(exc), errors=[{"msg": str(exc)}])
     return Status(202, {"raw_event_id": raw_event.pk, "status": raw_event.status, "duplicate": not created})

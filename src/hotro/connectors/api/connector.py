@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+from types import SimpleNamespace
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,7 +20,9 @@ from ..base import (
     InboundMessage,
     InvalidSignature,
     MalformedEvent,
+    UnreadableEvent,
 )
+from ..jsonbody import BadJson, check_value, load_object
 from .client import post_webhook
 from .signing import SIGNATURE_HEADER, SignatureError, verify_signature
 
@@ -74,17 +76,17 @@ def describe_errors(exc: ValidationError) -> str:
 
 
 def parse_payload(payload: str | bytes | dict) -> InboundPayload:
-    """Validate an inbound API payload; raises ``MalformedEvent`` saying what is wrong."""
+    """Validate an inbound API payload; raises ``MalformedEvent`` saying what is wrong (never quoting
+    the content).  The JSON rules of every public door apply (``jsonbody``): one object, no NUL
+    characters, at most 32 levels deep."""
     try:
-        data = json.loads(payload) if isinstance(payload, str | bytes) else payload
-    except json.JSONDecodeError as exc:  # where, never what: the message quotes no content
-        raise MalformedEvent(
-            f"The body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-        ) from None
-    except ValueError:
-        raise MalformedEvent("The body is not valid JSON (it is not UTF-8 text).") from None
-    if not isinstance(data, dict):
-        raise MalformedEvent("The body must be a JSON object.")
+        if isinstance(payload, dict):
+            check_value(payload)
+            data = payload
+        else:
+            data = load_object(payload)
+    except BadJson as exc:
+        raise UnreadableEvent(str(exc)) from None
     try:
         return InboundPayload.model_validate(data)
     except ValidationError as exc:
@@ -107,12 +109,20 @@ class ApiConnector(Connector):
 
     def event_id(self, request, payload: str) -> str:
         try:
-            external_id = json.loads(payload).get("external_id")
-        except (ValueError, AttributeError):
+            external_id = load_object(payload).get("external_id")
+        except BadJson:
             external_id = None
         if isinstance(external_id, str) and external_id:
             return external_id
         return super().event_id(request, payload)
+
+    def refusal(self, payload: str) -> MalformedEvent | None:
+        """The integrator's own system sent it: say at once what is wrong (it is kept as well)."""
+        try:
+            self.parse(SimpleNamespace(payload=payload))
+        except MalformedEvent as exc:
+            return exc
+        return None
 
     def parse(self, raw_event) -> list[InboundMessage]:
         data = parse_payload(raw_event.payload)

@@ -6,9 +6,7 @@ stored (encrypted) before the caller gets its 202, and processed by the ``proces
 
 from __future__ import annotations
 
-import hashlib
 import json
-from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -17,20 +15,22 @@ from django.utils.translation import gettext as _
 
 from hotro.privacy.rls import tenant_scope
 
-from ..base import MalformedEvent
+from ..base import ConnectorError, MalformedEvent
 from ..http import EgressRefused, check_destination
-from ..ingress import accept_event
+from ..ingress import accept_event, malformed_event_id
 from ..models import Inbox, RawEvent
 from .connector import ApiConnector
 from .signing import new_secret
 
 
 class MalformedInbound(MalformedEvent):
-    """The payload was refused; it is kept as a ``malformed`` raw event (``raw_event``) for admins."""
+    """The payload was refused; it is kept as a ``malformed`` raw event (``raw_event``) for admins.
+    ``status``: 400 when it is not one JSON object, 422 when its fields are wrong."""
 
-    def __init__(self, message: str, raw_event: RawEvent):
+    def __init__(self, message: str, raw_event: RawEvent, status: int = 422):
         super().__init__(message)
         self.raw_event = raw_event
+        self.status = status
 
 
 def validate_webhook_url(url: str) -> str:
@@ -39,7 +39,7 @@ def validate_webhook_url(url: str) -> str:
     try:
         URLValidator(schemes=["http", "https"])(url)
         check_destination(url)
-    except (ValidationError, EgressRefused) as exc:
+    except (ValidationError, EgressRefused, ConnectorError) as exc:
         raise ValidationError(
             _("Enter a public http:// or https:// address for the webhook (%(reason)s).")
             % {"reason": " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)}
@@ -76,15 +76,15 @@ def accept_api_inbound(inbox: Inbox, payload: dict | str | bytes) -> tuple[RawEv
     """Store one inbound API message for processing; returns ``(raw_event, created)``.  Idempotent
     on the payload's ``external_id``: posting it again returns the same raw event with ``created``
     False (decided by the INSERT itself, so two concurrent posts cannot both be "new").  A payload
-    that fails validation is kept with status ``malformed`` and ``MalformedInbound`` is raised with
-    the reason (answer 400/422 with ``str(exc)``)."""
+    that fails validation is kept with status ``malformed`` (as received, bytes that are not UTF-8
+    replaced) and ``MalformedInbound`` is raised with the reason (answer 4xx with ``str(exc)``)."""
+    original = payload
     if isinstance(payload, bytes):
         payload = payload.decode("utf-8", errors="replace")
     text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-    try:
-        ApiConnector().parse(SimpleNamespace(payload=text))
-    except MalformedEvent as exc:
-        event_id = "malformed:" + hashlib.sha256(text.encode()).hexdigest()
-        raw, _created = accept_event(inbox, event_id, text, {}, malformed=str(exc))
-        raise MalformedInbound(str(exc), raw) from None
-    return accept_event(inbox, json.loads(text)["external_id"], text, {})
+    connector = ApiConnector()
+    refused = connector.refusal(original if isinstance(original, bytes) else text)
+    if refused is not None:
+        raw, _created = accept_event(inbox, malformed_event_id(text), text, {}, malformed=str(refused))
+        raise MalformedInbound(str(refused), raw, refused.status)
+    return accept_event(inbox, connector.event_id(None, text), text, {})

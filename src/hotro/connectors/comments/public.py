@@ -34,6 +34,7 @@ from hotro.connectors.widget.tokens import (
 )
 from hotro.privacy.rls import system_scope, tenant_scope
 
+from ..jsonbody import BadJson, load_object
 from . import policy
 from .actions import CommentInput, CommentRefused, business_name, check_post_comment, check_vote, keyed_hash
 from .connector import KEY
@@ -130,12 +131,9 @@ def too_many(window: int) -> JsonResponse:
 
 def json_body(request) -> dict:
     try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise CommentRefused(_("The request is not valid JSON."), code="bad_json") from None
-    if not isinstance(data, dict):
-        raise CommentRefused(_("The request is not valid JSON."), code="bad_json")
-    return data
+        return load_object(request.body, empty_is_object=True)
+    except BadJson as exc:
+        raise CommentRefused(str(exc), code="bad_json") from None
 
 
 def text_field(data: dict, name: str, limit: int = 10_000) -> str:

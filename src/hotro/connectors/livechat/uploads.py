@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import unicodedata
-
-import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from hotro.conversations.filetypes import clean_filename, detect
 
 from ..base import InboundAttachment
 
@@ -24,29 +22,13 @@ MAX_FILES = 5
 
 
 def max_bytes() -> int:
-    return min(settings.HOTRO_WIDGET_MAX_UPLOAD_BYTES, settings.HOTRO_MAX_ATTACHMENT_BYTES)
+    return settings.HOTRO_MAX_UPLOAD_BYTES
 
 
 def sniff(data: bytes) -> str | None:
     """The real content type of ``data`` when it is one the widget accepts, else ``None``."""
-    kind = filetype.guess(data[:8192])
-    if kind is not None:
-        return kind.mime if kind.mime in ALLOWED_TYPES else None
-    head = data[:65536]
-    if b"\x00" in head:
-        return None
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:  # a multi-byte character cut at the sample's end is fine
-        if exc.start < len(head) - 4:
-            return None
-    return "text/plain"
-
-
-def clean_filename(name: str) -> str:
-    name = os.path.basename((name or "").replace("\\", "/"))
-    name = "".join(c for c in unicodedata.normalize("NFC", name) if c.isprintable() and c not in '<>:"/|?*')
-    return name.strip(" .")[:200] or "attachment"
+    seen = detect(data)
+    return seen if seen in ALLOWED_TYPES else None
 
 
 def check_size(size: int) -> None:

@@ -31,6 +31,7 @@ from hotro.privacy.storage import open_file
 from hotro.tenancy.access import access_conversation
 from hotro.tenancy.middleware import member_required
 
+from ..jsonbody import BadJson, load_object
 from ..widget.origins import normalize_origin, origin_allowed
 from ..widget.ratelimit import client_ip, rate_limit
 from ..widget.tokens import read_visitor_token
@@ -116,7 +117,7 @@ def frame(request, public_key: str):
             "prechat": conf.get("prechat") or {"enabled": False, "fields": [], "required": []},
             "privacy_url": conf.get("privacy_notice_url") or "",
             "identity_mandatory": bool(conf.get("identity_mandatory")),
-            "max_upload": settings.HOTRO_WIDGET_MAX_UPLOAD_BYTES,
+            "max_upload": settings.HOTRO_MAX_UPLOAD_BYTES,
             "texts": widget_texts(),
         }
         response = render(
@@ -160,12 +161,9 @@ def _json_body(request) -> dict:
     if len(request.body) > MAX_JSON:
         raise ValidationError(_("That is too long."))
     try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
+        return load_object(request.body, empty_is_object=True)
+    except BadJson:
         raise ValidationError(_("The request could not be read; reload the page.")) from None
-    if not isinstance(data, dict):
-        raise ValidationError(_("The request could not be read; reload the page."))
-    return data
 
 
 def visitor_api(view):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import nh3
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from hotro.connectors.base import InboundMessage
+from hotro.connectors.base import InboundMessage, storable_id
 from hotro.contacts.actions import do_resolve_contact
 from hotro.privacy import blind
 from hotro.privacy.rls import in_workspace
 from hotro.tenancy.models import Workspace
 
+from ..filetypes import clean_filename, stored_content_type
 from ..models import Attachment, Conversation, Direction, Message, MessageStatus, Status
 from . import history
 
@@ -80,6 +83,8 @@ def do_create_conversation(
 
 
 def store_attachments(message: Message, attachments) -> None:
+    """Store the files encrypted; the type is what the bytes are (``filetypes``), never a label
+    that cannot be stored or that a browser would run."""
     if not attachments:
         return
     from hotro.privacy.storage import save_file
@@ -90,8 +95,8 @@ def store_attachments(message: Message, attachments) -> None:
         Attachment.objects.create(
             workspace_id=message.workspace_id,
             message=message,
-            filename=item.filename or "attachment",
-            content_type=(item.content_type or "application/octet-stream")[:127],
+            filename=clean_filename(item.filename),
+            content_type=stored_content_type(item.content_type, item.data),
             size=len(item.data),
             storage_key=save_file(message.workspace_id, item.data),
             content_id=item.content_id,
@@ -113,7 +118,10 @@ def do_receive_message(
     sender's ``identity`` (from ``do_resolve_contact``), the ``conversation`` object it chose (the
     one ``inbound.conversation_id`` names), and ``checked=True`` when it has just looked for the
     external id itself.  The unique index still makes a racing duplicate return the stored one.
+    Provider ids that a column cannot hold (control characters, over 255 characters) are stored as
+    their hash (``storable_id``): whatever a connector accepted can be stored.
     """
+    inbound = storable(inbound)
     if inbound.external_id and not checked:
         # exclude("") matches the partial unique index's condition, so even SQLite uses the index
         existing = _by_external_id(inbox, inbound.external_id)
@@ -127,6 +135,21 @@ def do_receive_message(
         if existing is None:
             raise
         return existing, False
+
+
+def storable(inbound: InboundMessage) -> InboundMessage:
+    """``inbound`` with its ids (message, thread, inline-image ids) fit for plain columns."""
+    ids = (inbound.external_id, inbound.thread_id)
+    if all(storable_id(v) == v for v in ids) and all(
+        storable_id(a.content_id) == a.content_id for a in inbound.attachments
+    ):
+        return inbound
+    return replace(
+        inbound,
+        external_id=storable_id(inbound.external_id),
+        thread_id=storable_id(inbound.thread_id),
+        attachments=[replace(a, content_id=storable_id(a.content_id)) for a in inbound.attachments],
+    )
 
 
 def _by_external_id(inbox, external_id: str) -> Message | None:

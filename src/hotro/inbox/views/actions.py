@@ -31,7 +31,7 @@ from hotro.tenancy.middleware import forbidden, member_required
 from ..forms import AssignForm, MergeForm, MoveForm, NoteForm, PriorityForm, ReplyForm, StatusForm, TagsForm
 from ..listing import Filters
 from .common import conversation_url, is_htmx
-from .pages import pane_context, remember_reveal
+from .pages import pane_context, remember_reveal, render_conversation
 
 
 def form_errors(form) -> list[str]:
@@ -51,8 +51,9 @@ def respond(request, conversation, errors=(), status=None):
         )
         response["X-Hotro-Outcome"] = "error" if errors else "ok"
         return response
-    for error in errors:
-        messages.error(request, error)
+    if errors:  # a form posted without JavaScript: the page again, the refusal above the thread
+        conversation.refresh_from_db()
+        return render_conversation(request, conversation, errors=errors, status=status or 422)
     qs = Filters.from_query(request.GET).querystring()
     return redirect(conversation_url(request.workspace.slug, conversation.number, qs))
 

@@ -14,7 +14,7 @@ from hotro.tenancy.access import access_conversation_by_number
 from hotro.tenancy.middleware import default_workspace_for, member_required
 
 from ..channels import channel_features
-from ..forms import AssignForm, MergeForm, PriorityForm, StatusForm, TagsForm
+from ..forms import AssignForm, MergeForm, PriorityForm, StatusForm, TagsForm, upload_limit_mb
 from ..listing import Filters, count_views, fetch_page
 from ..thread import contact_card, history_entries, thread_messages
 from .common import latest_event_id, list_context
@@ -99,6 +99,7 @@ def pane_context(request, conversation, errors=()) -> dict:
         "history": history_entries(conversation),
         "tag_names": tag_names,
         "errors": list(errors),
+        "upload_mb": upload_limit_mb(),
         "can_write": member.can_write,
         "qs": filters.querystring(),
         "assign_form": AssignForm(
@@ -135,12 +136,17 @@ def record_contact_viewed(request, card) -> None:
 @member_required()
 @require_GET
 def conversation_view(request, slug, number):
-    conversation = access_conversation_by_number(request.member, number)
+    return render_conversation(request, access_conversation_by_number(request.member, number))
+
+
+def render_conversation(request, conversation, *, errors=(), status: int = 200):
+    """The whole conversation page (list beside it); with ``errors`` shown above the thread when an
+    action posted without JavaScript was refused (answered with that 4xx ``status``)."""
     context = list_context(request)
-    context.update(pane_context(request, conversation))
+    context.update(pane_context(request, conversation, errors=errors))
     context["last_event_id"] = latest_event_id(request.workspace.pk)
     context["current_number"] = str(conversation.number)
-    response = render(request, "inbox/conversation.html", context)
+    response = render(request, "inbox/conversation.html", context, status=status)
     # last, so the audit chain's workspace lock is held only until the view's transaction commits
     record_contact_viewed(request, context["card"])
     return response
