@@ -87,6 +87,7 @@ def _seed(ws) -> list[dict]:
                         channel=channel,
                         address=address,
                         address_bidx=blind.address_index(ws.pk, channel, address),
+                        address_key=blind.identity_key(ws.pk, channel, address),
                         display_name=p["name"],
                     )
                 )

@@ -52,7 +52,12 @@ def _seed(ws, n=5):
             workspace=ws, name=f"Khách {i}", email=f"khach{i}@example.test", attributes={"i": i}
         )
         ContactIdentity.objects.create(
-            workspace=ws, contact=contact, channel="api", address=f"user-{i}", address_bidx=i
+            workspace=ws,
+            contact=contact,
+            channel="api",
+            address=f"user-{i}",
+            address_bidx=i,
+            address_key=f"k{i}",
         )
         conv = Conversation.objects.create(
             workspace=ws,

@@ -217,6 +217,7 @@ def test_it_finds_identities_by_channel_address(ws_a):
             channel=channel,
             address=address,
             address_bidx=blind.address_index(ws_a.pk, channel, address),
+            address_key=blind.identity_key(ws_a.pk, channel, address),
         )
     assert search.find_contacts_by_identity(ws_a.pk, "phone", "+84 90 123 4567") == [lan]
     assert search.find_contacts_by_identity(ws_a.pk, "email", "lan@example.VN") == [lan]

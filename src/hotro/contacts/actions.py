@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from hotro.privacy import blind
 from hotro.privacy.rls import in_workspace
@@ -12,23 +12,14 @@ from .models import Contact, ContactIdentity
 
 @in_workspace("workspace_id")
 def find_identity(workspace_id, channel: str, address: str) -> ContactIdentity | None:
-    """The identity for ``channel``/``address``; candidates by blind index, confirmed by decrypting."""
-    idx = blind.address_index(workspace_id, channel, address)
-    wanted = _normal(channel, address)
-    for identity in ContactIdentity.objects.filter(
-        workspace_id=workspace_id, channel=channel, address_bidx=idx
-    ).select_related("contact"):
-        if _normal(channel, identity.address) == wanted:
-            return identity
-    return None
-
-
-def _normal(channel: str, address: str) -> str:
-    if channel == "email":
-        return blind.normalize_email(address)
-    if channel == "phone":
-        return blind.normalize_phone(address) or address.strip()
-    return address.strip()
+    """The identity for ``channel``/``address`` (any spelling of an e-mail or phone), by its exact
+    key: one indexed lookup, never another sender whose blind index happens to be the same."""
+    key = blind.identity_key(workspace_id, channel, address)
+    return (
+        ContactIdentity.objects.filter(workspace_id=workspace_id, channel=channel, address_key=key)
+        .select_related("contact")
+        .first()
+    )
 
 
 LOOK_UP = object()  # do_resolve_contact(found=...) default: look the identity up
@@ -52,16 +43,21 @@ def do_resolve_contact(
     identity or None), so it is not looked up twice.
     """
     identity = find_identity(workspace_id, channel, address) if found is LOOK_UP else found
-    if identity is not None:
-        fill_contact(identity.contact, name=name, email=email, phone=phone)
-        return identity, False
-
-    # Only a new identity (and maybe its contact) needs a transaction (a savepoint when nested).
-    with transaction.atomic():
-        identity = _create_identity(
-            workspace_id, channel=channel, address=address, name=name, email=email, phone=phone
-        )
-    return identity, True
+    if identity is None:
+        # The INSERT is guarded by the unique (workspace, channel, address_key) index: when another
+        # worker created the same sender first, it waits for that commit, fails, and the savepoint
+        # gives way to the row that won.  Never two contacts for one sender.
+        try:
+            with transaction.atomic():
+                return _create_identity(
+                    workspace_id, channel=channel, address=address, name=name, email=email, phone=phone
+                ), True
+        except IntegrityError:
+            identity = find_identity(workspace_id, channel, address)
+            if identity is None:
+                raise
+    fill_contact(identity.contact, name=name, email=email, phone=phone)
+    return identity, False
 
 
 @in_workspace("contact")
@@ -100,15 +96,35 @@ def _create_identity(workspace_id, *, channel: str, address: str, name: str, ema
             phone=phone or None,
             phone_bidx=blind.phone_index(workspace_id, phone) if phone else None,
         )
-    identity = ContactIdentity.objects.create(
+    return _add_identity(contact, channel, address, name)
+
+
+def _add_identity(contact: Contact, channel: str, address: str, name: str = "", *, verified=False):
+    workspace_id = contact.workspace_id
+    return ContactIdentity.objects.create(
         workspace_id=workspace_id,
         contact=contact,
         channel=channel,
         address=address,
         address_bidx=blind.address_index(workspace_id, channel, address),
+        address_key=blind.identity_key(workspace_id, channel, address),
         display_name=name or None,
+        is_verified=verified,
     )
-    return identity
+
+
+@in_workspace("contact")
+def do_add_identity(contact: Contact, channel: str, address: str, name: str = "", *, verified=False):
+    """Give ``contact`` the identity ``channel``/``address`` unless some contact has it already;
+    returns the identity that holds the address (this contact's new one, or the existing one)."""
+    try:
+        with transaction.atomic():
+            return _add_identity(contact, channel, address, name, verified=verified)
+    except IntegrityError:
+        existing = find_identity(contact.workspace_id, channel, address)
+        if existing is None:
+            raise
+        return existing
 
 
 def _contact_by(workspace_id, kind: str, value: str) -> Contact | None:

@@ -49,6 +49,9 @@ class ContactIdentity(TenantModel):
     channel = models.CharField(max_length=32)
     address = EncryptedTextField()
     address_bidx = models.BigIntegerField()
+    # exact key of (channel, normalized address) under the workspace's index key: unique, so a sender
+    # is created once however many workers see it first (blind.identity_key)
+    address_key = models.CharField(max_length=32)
     display_name = EncryptedTextField()
     status = models.CharField(max_length=24, choices=IdentityStatus.choices, default=IdentityStatus.ACTIVE)
     is_verified = models.BooleanField(default=False)
@@ -57,6 +60,9 @@ class ContactIdentity(TenantModel):
     class Meta:
         db_table = "hotro_contact_identity"
         indexes = [models.Index(fields=["workspace", "channel", "address_bidx"], name="identity_lookup")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "channel", "address_key"], name="identity_unique")
+        ]
 
 
 class SuppressionReason(models.TextChoices):

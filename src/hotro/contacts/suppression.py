@@ -9,17 +9,16 @@ from __future__ import annotations
 from hotro.privacy import blind
 from hotro.privacy.rls import in_workspace
 
-from .actions import _normal
 from .models import Suppression
 
 
 def _matches(workspace_id, channel: str, address: str):
-    wanted = _normal(channel, address)
+    wanted = blind.normalize_address(channel, address)
     idx = blind.address_index(workspace_id, channel, address)
     return [
         s
         for s in Suppression.objects.filter(workspace_id=workspace_id, channel=channel, address_bidx=idx)
-        if _normal(channel, s.address or "") == wanted
+        if blind.normalize_address(channel, s.address or "") == wanted
     ]
 
 

@@ -97,6 +97,32 @@ def phone_index(workspace_id, phone: str, region: str = "VN") -> int | None:
     return None if e164 is None else blind_index(workspace_id, "phone", e164)
 
 
+def normalize_address(channel: str, address: str, region: str = "VN") -> str:
+    """The form of a channel address that ``address_index`` and ``identity_key`` hash: e-mail in
+    lower case, phone numbers in E.164 (as written when not a possible number), other ids trimmed."""
+    if channel == "email":
+        return normalize_email(address)
+    if channel == "phone":
+        return normalize_phone(address, region) or address.strip()
+    return address.strip()
+
+
+IDENTITY_KEY_BYTES = 16
+
+
+def identity_key(workspace_id, channel: str, address: str) -> str:
+    """The exact, collision-free key of one channel identity (128-bit HMAC, hex) that the identity
+    table is unique on, so two workers can never create the same sender twice.
+
+    Unlike the truncated blind indexes it identifies one address exactly; what it tells someone
+    holding the database without the keys is only that identity rows differ, which their count
+    already says: it is computed under its own sub-key and stored nowhere else, so it links
+    nothing across tables or workspaces (see docs/privacy.md)."""
+    value = f"{channel}|{normalize_address(channel, address)}"
+    digest = crypto.blind_hmac(keys.index_key(workspace_id, "identity-key"), value, IDENTITY_KEY_BYTES)
+    return digest.hex()
+
+
 def address_index(workspace_id, channel: str, address: str) -> int:
     """Index of a channel identity (``email``, ``phone`` normalized; other channels' ids verbatim)."""
     if channel == "email":

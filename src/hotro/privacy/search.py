@@ -146,13 +146,7 @@ def find_contacts_by_phone(
     return [c for c in candidates if c.phone and blind.normalize_phone(c.phone, region) == wanted]
 
 
-def normalize_address(channel: str, address: str, region: str = "VN") -> str:
-    """The form of a channel address that ``blind.address_index`` hashes."""
-    if channel == "email":
-        return blind.normalize_email(address)
-    if channel == "phone":
-        return blind.normalize_phone(address, region) or address.strip()
-    return address.strip()
+normalize_address = blind.normalize_address
 
 
 @in_workspace("workspace_id")

@@ -18,7 +18,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hotro.contacts.actions import do_resolve_contact, fill_contact, find_identity
+from hotro.contacts.actions import do_add_identity, do_resolve_contact, fill_contact, find_identity
 from hotro.contacts.models import ContactIdentity
 from hotro.conversations.actions import do_receive_message
 from hotro.conversations.actions.history import record as record_history
@@ -172,15 +172,7 @@ def do_prechat(
         fill_contact(contact, name=name, email=email, phone=phone)
         if email and find_identity(inbox.workspace_id, "email", email) is None:
             # the e-mail connector continues the conversation there (offline mode, follow-ups)
-            ContactIdentity.objects.create(
-                workspace_id=inbox.workspace_id,
-                contact=contact,
-                channel="email",
-                address=email,
-                address_bidx=blind.address_index(inbox.workspace_id, "email", email),
-                display_name=name or None,
-                is_verified=False,
-            )
+            do_add_identity(contact, "email", email, name)
         now = timezone.now()
         for purpose, granted in (
             (ConsentPurpose.PRIVACY_NOTICE, True),
