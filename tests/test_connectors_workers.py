@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(tran
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 LEASE_SECONDS = 2
+BEAT_SECONDS, LOST_SECONDS = 0.3, 2
 DB_BACKEND = "django_tasks_db.DatabaseBackend"
 
 
@@ -52,18 +53,22 @@ def workers(pg):
         "HOTRO_ALLOW_PRIVATE_WEBHOOKS": "true",
         "HOTRO_HTTP_TIMEOUT_SECONDS": "30",
         "HOTRO_LOG_LEVEL": "WARNING",
+        "HOTRO_WORKER_BEAT_SECONDS": str(BEAT_SECONDS),
+        "HOTRO_WORKER_LOST_SECONDS": str(LOST_SECONDS),
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }
 
-    def start(name: str) -> subprocess.Popen:
+    def start(name: str, *, beats: bool = False) -> subprocess.Popen:
+        """A plain ``db_worker``, or with ``beats`` a ``hotro worker`` (heartbeat, same options) whose
+        claims' lease is far beyond the test: only its heartbeat can tell it is gone."""
+        command = (
+            ["hotro", "worker"] if beats else ["django", "db_worker", "--settings", "hotro.config.settings"]
+        )
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "django",
-                "db_worker",
-                "--settings",
-                "hotro.config.settings",
+                *command,
                 "--interval",
                 "0.05",
                 "--no-startup-delay",
@@ -71,7 +76,7 @@ def workers(pg):
                 name,
                 "--skip-checks",  # system checks run elsewhere; this test is about the outbox
             ],
-            env=env,
+            env={**env, "HOTRO_CLAIM_LEASE_SECONDS": "600"} if beats else env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -147,6 +152,36 @@ def test_killing_a_worker_mid_delivery_loses_nothing(ws_a, workers, receiver):
     assert receiver.delivered == [delivery_id]  # ... and the receiver deduplicated by id
     delivery = Delivery.objects.get(pk=delivery_id)
     assert delivery.attempts == 2 and delivery.claimed_by != held.claimed_by  # another process sent it
+
+
+def test_a_killed_worker_is_known_lost_and_its_work_handed_on_before_the_lease_ends(
+    ws_a, workers, receiver, settings
+):
+    """``hotro worker`` beats; once it is silent its delivery is freed without waiting for the lease,
+    and the task row it was running (left RUNNING by the task library) is marked failed."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.HOTRO_CLAIM_LEASE_SECONDS = 600  # far beyond the test: only the heartbeat can free it
+    settings.HOTRO_WORKER_LOST_SECONDS = LOST_SECONDS
+    doomed = workers("doomed-beating", beats=True)
+    receiver.hold_next(60)
+    [delivery_id] = queue_replies(ws_a, receiver, 1)
+    assert receiver.received_event.wait(30), _stderr(doomed)
+    assert Delivery.objects.get(pk=delivery_id).claimed_by == "doomed-beating"
+    assert recover_stalled() == {"deliveries": 0, "raw_events": 0, "lost_tasks": 0}  # alive and well
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    assert DBTaskResult.objects.filter(status="RUNNING").count() == 1  # what the kill leaves behind
+    # wait until the recovery job itself sees the worker as lost (no fixed sleep)
+    assert wait_until(lambda: recover_stalled()["deliveries"] == 1, 30)
+    [task] = DBTaskResult.objects.filter(worker_ids__contains=["doomed-beating"])
+    assert task.status == "FAILED" and "stopped while running this task" in task.traceback
+    survivor = workers("survivor-beating", beats=True)
+    assert wait_until(lambda: Delivery.objects.get(pk=delivery_id).status == DeliveryStatus.SENT, 60), (
+        _stderr(survivor)
+    )
+    assert receiver.delivered == [delivery_id]
+    assert not DBTaskResult.objects.filter(status="RUNNING", worker_ids__contains=["doomed-beating"]).exists()
 
 
 def _stderr(*procs) -> str:

@@ -227,7 +227,23 @@ def cmd_worker(args: argparse.Namespace) -> None:
     setup_django()
     from django.core.management import call_command
 
-    call_command("db_worker", *args.options)
+    from hotro.connectors.scheduling import use_worker_id
+    from hotro.connectors.workers import Heartbeat, new_worker_id
+
+    options = list(args.options)
+    if "--worker-id" in options and options.index("--worker-id") + 1 < len(options):
+        worker_id = options[options.index("--worker-id") + 1]
+    else:
+        worker_id = new_worker_id()
+        options = ["--worker-id", worker_id, *options]
+    use_worker_id(worker_id)  # claims carry the id the heartbeat reports
+    heartbeat = Heartbeat(worker_id)
+    heartbeat.start()
+    try:
+        call_command("db_worker", *options)
+    finally:
+        heartbeat.stop()
+        heartbeat.join(timeout=10)
 
 
 def cmd_scheduler(args: argparse.Namespace) -> None:

@@ -27,9 +27,14 @@ class TaskWorkerThread(threading.Thread):
 
     def __init__(self, *, interval: float = 0.5, backend_name: str = "default") -> None:
         super().__init__(name="hotro-task-worker", daemon=True)
-        from django.utils.crypto import get_random_string
         from django_tasks_db.management.commands.db_worker import Worker
 
+        from hotro.connectors.scheduling import use_worker_id
+        from hotro.connectors.workers import Heartbeat, new_worker_id
+
+        worker_id = new_worker_id("embedded-")
+        use_worker_id(worker_id)
+        self.heartbeat = Heartbeat(worker_id)
         self.worker = Worker(
             queue_names=["*"],
             interval=interval,
@@ -37,24 +42,27 @@ class TaskWorkerThread(threading.Thread):
             backend_name=backend_name,
             startup_delay=False,
             max_tasks=None,
-            worker_id=f"embedded-{get_random_string(20)}",
+            worker_id=worker_id,
             excluded_queue_names=[],
         )
 
     def run(self) -> None:
         from django.db import connections
 
+        self.heartbeat.start()
         try:
             self.worker.run()
         except Exception:
             logger.exception("The task worker stopped after an unexpected error.")
             raise
         finally:
+            self.heartbeat.stop()
             connections.close_all()
 
     def stop(self) -> None:
         # The worker checks this flag between tasks and after each idle interval.
         self.worker.running = False
+        self.heartbeat.stop()
 
 
 class SchedulerThread(threading.Thread):

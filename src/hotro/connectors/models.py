@@ -111,4 +111,18 @@ class Delivery(TenantModel):
         ]
 
 
-__all__ = ["Inbox", "RawEvent", "Delivery", "EncryptedTextField"]
+class WorkerBeat(models.Model):
+    """A task worker's sign of life (``connectors.workers``): not workspace data, no personal data."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "hotro_worker_beat"
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+
+__all__ = ["Inbox", "RawEvent", "Delivery", "WorkerBeat", "EncryptedTextField"]

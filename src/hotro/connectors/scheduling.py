@@ -48,5 +48,12 @@ _WORKER = f"{socket.gethostname()[:30]}:{os.getpid()}:{get_random_string(8)}"
 
 
 def worker_id() -> str:
-    """Names this process in claims (``claimed_by``) so an admin can see who holds a delivery."""
+    """Names this process in claims (``claimed_by``) so an admin can see who holds a delivery, and
+    the recovery job can hand on the work of a worker that died (``connectors.workers``)."""
     return _WORKER
+
+
+def use_worker_id(value: str) -> None:
+    """Claim work under ``value``: the id this process's task worker beats with."""
+    global _WORKER
+    _WORKER = value

@@ -1,6 +1,7 @@
 """Periodic connector jobs (run by the scheduler): nothing queued is ever lost.
 
-A worker killed mid-send leaves its delivery ``sending`` with a lease that runs out; an enqueue lost
+A worker killed mid-send leaves its delivery ``sending`` with a lease that runs out (or, when the
+worker beats, is known lost sooner: ``connectors.workers``); an enqueue lost
 between commit and queue (a crash, a broker hiccup) leaves rows ``queued``/``received``.  Every
 minute ``recover_stalled_work`` enqueues such rows again.  The tasks claim rows conditionally, so an
 extra enqueue is harmless.
@@ -22,6 +23,7 @@ from .delivery import deliver
 from .ingress import RAW_EVENTS, process_raw_events
 from .models import DeliveryStatus, RawEventStatus
 from .outbox import DELIVERIES
+from .workers import fail_lost_tasks, lost_workers
 
 BATCH = 1000
 
@@ -51,8 +53,13 @@ def recover_stalled(now=None) -> dict:
     stale = now - timedelta(seconds=settings.HOTRO_STALLED_AFTER_SECONDS)
     found: dict[str, list[str]] = {}
     with system_scope():
+        lost = lost_workers(now)
         for work, key, unscheduled, created in STALLED:
             rows = work.model.objects
+            if work.claimer_field and lost:  # held by a worker that died: its lease ends now
+                rows.filter(
+                    status=work.working, claimed_until__gte=now, **{f"{work.claimer_field}__in": lost}
+                ).update(claimed_until=now - timedelta(microseconds=1))
             abandoned = list(
                 rows.filter(status=work.working, claimed_until__lt=now).values_list("pk", flat=True)[:BATCH]
             )
@@ -62,9 +69,10 @@ def recover_stalled(now=None) -> dict:
             waiting = list(rows.filter(waiting_q).values_list("pk", flat=True)[:BATCH])
             rows.filter(pk__in=waiting).update(next_attempt_at=now)
             found[key] = [str(pk) for pk in abandoned + waiting]
+        lost_tasks = fail_lost_tasks(now)
     for pk in found["deliveries"]:
         deliver.enqueue(pk)
     events = found["raw_events"]
     for i in range(0, len(events), EVENT_BATCH):
         process_raw_events.enqueue(events[i : i + EVENT_BATCH])
-    return {key: len(pks) for key, pks in found.items()}
+    return {**{key: len(pks) for key, pks in found.items()}, "lost_tasks": lost_tasks}
